@@ -1,1 +1,1 @@
-Console.WriteLine("mlnet-explain");
+return MLNet.Explain.Cli.CliApp.Run(args);

@@ -1,0 +1,65 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.Explain.Pipeline;
+
+/// <summary>
+/// A fitted explanation stage: the explained model plus what the stage learned. <see cref="Transform"/> returns every
+/// column the model returns plus the stage's attribution columns, computed lazily while the output is read.
+/// </summary>
+public abstract class ExplanationTransformer : ITransformer
+{
+    protected ExplanationTransformer(ITransformer model)
+        => Model = model ?? throw new ArgumentNullException(nameof(model));
+
+    /// <summary>The model this stage explains.</summary>
+    public ITransformer Model { get; }
+
+    /// <summary>Computes the per-row columns; null for stages whose results are global only.</summary>
+    protected abstract RowExplainer? RowExplainer { get; }
+
+    public bool IsRowToRowMapper => Model.IsRowToRowMapper;
+
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+        => AttributionSchema.Extend(Model.GetOutputSchema(inputSchema), RowExplainer);
+
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var scored = Model.Transform(input);
+        return RowExplainer is { } explainer ? new AttributionDataView(scored, explainer) : scored;
+    }
+
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        var scoring = Model.GetRowToRowMapper(inputSchema);
+        return RowExplainer is { } explainer ? new AttributionRowMapper(scoring, explainer) : scoring;
+    }
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ModelPersistence.Save(this, ctx);
+}
+
+internal static class AttributionSchema
+{
+    public static DataViewSchema Extend(DataViewSchema scored, RowExplainer? explainer)
+    {
+        if (explainer is null) return scored;
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(scored);
+        foreach (var column in explainer.OutputColumns)
+            builder.AddColumn(column.Name, column.Type, column.Annotations);
+        var schema = builder.ToSchema();
+        foreach (var name in explainer.InputColumns)
+            if (scored.GetColumnOrNull(name) is null)
+                throw new ArgumentOutOfRangeException(nameof(scored),
+                    $"The explanation needs column '{name}', which the model's output does not have. Columns: {string.Join(", ", scored.Where(c => !c.IsHidden).Select(c => c.Name))}.");
+        return schema;
+    }
+
+    /// <summary>Reads the explainer's input columns from a row of the model's output.</summary>
+    public static Func<object>[] InputReaders(DataViewRow scoredRow, RowExplainer explainer)
+        => explainer.InputColumns.Select(name => RowValues.CreateReader(scoredRow, scoredRow.Schema[name])).ToArray();
+
+    public static IEnumerable<DataViewSchema.Column> InputColumns(DataViewSchema scored, RowExplainer explainer)
+        => explainer.InputColumns.Select(name => scored[name]);
+}
