@@ -128,8 +128,8 @@ public sealed class PersistenceTests
     public void CorruptStageStateFailsClearly()
     {
         var path = SavedTestStage();
-        // The slot-name count that follows the feature column name in the stage's state.
-        var marker = Encoding.UTF8.GetBytes("Features");
+        // The slot-name count that follows the feature column name (length-prefixed, as BinaryWriter writes it).
+        var marker = Encoding.UTF8.GetBytes("\u0008Features");
         ReplaceInModelFile(path, bytes =>
         {
             int at = IndexOf(bytes, marker) + marker.Length;
