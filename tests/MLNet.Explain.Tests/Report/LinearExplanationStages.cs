@@ -63,6 +63,9 @@ internal sealed class LinearStageTransformer : ExplanationTransformer
 
     protected override RowExplainer RowExplainer { get; }
 
+    protected override void SaveState(BinaryWriter writer)
+        => throw new NotSupportedException("The report tests build this stage in memory and never save it.");
+
     private sealed class Explainer(string featureColumn, IReadOnlyList<ExplanationColumn> columns, Func<float[], object[]> explain) : RowExplainer
     {
         public override IReadOnlyList<string> InputColumns { get; } = [featureColumn];
