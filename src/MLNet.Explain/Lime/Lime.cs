@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Explain.Lime;
 using MLNet.Explain.Pipeline;
+using MLNet.Explain.Pipeline.Persistence;
 
 namespace MLNet.Explain
 {
@@ -70,9 +71,15 @@ namespace MLNet.Explain
     /// </summary>
     public sealed class LimeTransformer : ExplanationTransformer
     {
+        /// <summary>The stable name LIME stages are saved under.</summary>
+        internal const string StageName = "MLNet.Explain.Lime";
+
+        private readonly DataViewSchema _inputSchema;
+
         internal LimeTransformer(ITransformer model, DataViewSchema inputSchema, LimeState state) : base(model)
         {
             State = state;
+            _inputSchema = inputSchema;
             var parts = ModelParts.Of(model, inputSchema);
             var output = ExplainedOutput.Of(parts, model.GetOutputSchema(inputSchema));
             var classes = new LimeClassChoice(output, state.Class, state.OutputNames.Class);
@@ -88,6 +95,19 @@ namespace MLNet.Explain
         public LimeState State { get; }
 
         protected override RowExplainer RowExplainer { get; }
+
+        /// <summary>Saves the model's input schema (to rebuild the scoring paths on load) and the <see cref="State"/>.</summary>
+        protected override void SaveState(BinaryWriter writer)
+        {
+            writer.WriteSchema(_inputSchema);
+            LimeStateSerialization.Write(writer, State);
+        }
+
+        internal static LimeTransformer Load(ITransformer model, BinaryReader reader)
+        {
+            var inputSchema = reader.ReadSchema();
+            return new LimeTransformer(model, inputSchema, LimeStateSerialization.Read(reader));
+        }
     }
 }
 
