@@ -9,6 +9,7 @@ public static class CliApp
     /// <summary>One entry per subcommand; each lives in its own file under Commands/.</summary>
     private static IEnumerable<Command> Commands() =>
     [
+        GradientsCommand.Create(),
         ReportCommand.Create(),
     ];
 
