@@ -1,3 +1,5 @@
+using MLNet.Explain.Pipeline.Persistence;
+
 namespace MLNet.Explain.Shap;
 
 /// <summary>
@@ -12,6 +14,23 @@ internal sealed record Background(float[][] Rows, double[] Weights)
     private const int KMeansIterations = 25;
 
     public int Count => Rows.Length;
+
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(Rows.Length);
+        foreach (var row in Rows) writer.WriteFloats(row);
+        writer.WriteDoubles(Weights);
+    }
+
+    public static Background Load(BinaryReader reader)
+    {
+        var rows = new float[reader.ReadInt32()][];
+        for (int i = 0; i < rows.Length; i++) rows[i] = reader.ReadFloats();
+        var weights = reader.ReadDoubles();
+        if (weights.Length != rows.Length)
+            throw new InvalidDataException($"The saved SHAP background has {rows.Length} rows but {weights.Length} weights.");
+        return new Background(rows, weights);
+    }
     public double TotalWeight => Weights.Sum();
 
     /// <summary>

@@ -48,6 +48,18 @@ internal sealed class InterventionalTreeShap : RowShapAlgorithm<InterventionalTr
 
     protected override int RowsPerTask => 4;
 
+    public const string Name = "TreeShap.Interventional";
+    protected override string SavedName => Name;
+
+    protected override void SaveCore(BinaryWriter writer)
+    {
+        Ensemble.Save(writer);
+        Background.Save(writer);
+    }
+
+    public static InterventionalTreeShap Load(BinaryReader reader, ModelParts parts)
+        => new(TreeEnsemble.Load(reader, parts), Background.Load(reader));
+
     internal sealed class Scratch(int features, int maxNodes)
     {
         public readonly bool[] GoesLeft = new bool[maxNodes];

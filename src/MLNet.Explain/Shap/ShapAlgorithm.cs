@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using MLNet.Explain.Pipeline.Persistence;
 
 namespace MLNet.Explain.Shap;
 
@@ -24,6 +25,26 @@ internal abstract class ShapAlgorithm
     /// <c>explained[r * OutputCount + k]</c>. Entries of outputs not explained are left as they are.
     /// </summary>
     public abstract void Explain(IReadOnlyList<float[]> rows, int[] outputs, double[] values, double[] explained);
+
+    /// <summary>The name this algorithm's state is saved under (stable: saved models refer to it).</summary>
+    protected abstract string SavedName { get; }
+
+    /// <summary>Writes what the algorithm learned; what the explained model itself holds (its trees, weights) is re-read from it on load.</summary>
+    protected abstract void SaveCore(BinaryWriter writer);
+
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(SavedName);
+        SaveCore(writer);
+    }
+
+    /// <summary>Reads an algorithm saved by <see cref="Save"/>, around the loaded model's <paramref name="parts"/>.</summary>
+    public static ShapAlgorithm LoadSaved(BinaryReader reader, ModelParts parts) => reader.ReadString() switch
+    {
+        PathDependentTreeShap.Name => PathDependentTreeShap.Load(reader, parts),
+        InterventionalTreeShap.Name => InterventionalTreeShap.Load(reader, parts),
+        var name => throw new InvalidDataException($"The saved SHAP stage uses algorithm '{name}', which this version of MLNet.Explain does not know."),
+    };
 }
 
 /// <summary>A SHAP method that explains one row at a time; rows run in parallel, each thread with its own scratch space.</summary>

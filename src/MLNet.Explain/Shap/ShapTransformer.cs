@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Explain.Pipeline;
+using MLNet.Explain.Pipeline.Persistence;
 
 namespace MLNet.Explain.Shap;
 
@@ -42,14 +43,60 @@ public sealed class ShapTransformer : ExplanationTransformer
     public const string AllBaseValuesColumn = "ShapBaseValueAllClasses";
     public const string AllOutputsColumn = "ShapOutputAllClasses";
 
+    /// <summary>The stable name this stage is saved under.</summary>
+    internal const string StageName = "MLNet.Explain.Shap";
+
+    private const int StateVersion = 1;
+
     private readonly ShapRowExplainer _explainer;
     private readonly Lazy<IReadOnlyList<float>> _meanAbsolute;
 
-    internal ShapTransformer(ITransformer model, ShapState state, ModelParts parts, IDataView fitData) : base(model)
+    internal ShapTransformer(ITransformer model, ShapState state, ModelParts parts, IDataView? fitData, IReadOnlyList<float>? meanAbsolute = null)
+        : base(model)
     {
         State = state;
         _explainer = new ShapRowExplainer(state, parts);
-        _meanAbsolute = new Lazy<IReadOnlyList<float>>(() => MeanAbsoluteValues(fitData));
+        _meanAbsolute = meanAbsolute is not null
+            ? new Lazy<IReadOnlyList<float>>(meanAbsolute)
+            : new Lazy<IReadOnlyList<float>>(() => fitData is not null
+                ? MeanAbsoluteValues(fitData)
+                : throw new InvalidOperationException($"{nameof(MeanAbsoluteShap)} of a loaded SHAP stage is known only if it was computed before saving; call {nameof(MeanAbsoluteValues)}(data) instead."));
+    }
+
+    protected override void SaveState(BinaryWriter writer)
+    {
+        writer.Write(StateVersion);
+        writer.Write((int)State.Algorithm);
+        writer.Write(State.FeatureColumn);
+        writer.WriteStrings(State.FeatureNames);
+        writer.WriteStrings(State.ClassNames);
+        writer.Write(State.FixedClass ?? -1);
+        writer.Write(State.AllClasses);
+        writer.Write(State.ExplainedOutput);
+        State.Method.Save(writer);
+        writer.Write(_meanAbsolute.IsValueCreated);
+        if (_meanAbsolute.IsValueCreated) writer.WriteFloats(_meanAbsolute.Value.ToArray());
+    }
+
+    internal static ShapTransformer Load(ITransformer model, BinaryReader reader)
+    {
+        int version = reader.ReadInt32();
+        if (version != StateVersion)
+            throw new InvalidDataException($"The saved SHAP stage has state version {version}; this version of MLNet.Explain reads version {StateVersion}.");
+        var algorithm = (ShapAlgorithmKind)reader.ReadInt32();
+        var featureColumn = reader.ReadString();
+        var featureNames = reader.ReadStrings();
+        var classNames = reader.ReadStrings();
+        int fixedClass = reader.ReadInt32();
+        bool allClasses = reader.ReadBoolean();
+        var explainedOutput = reader.ReadString();
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(featureColumn, new VectorDataViewType(NumberDataViewType.Single, featureNames.Length), SlotNames.ToAnnotations(featureNames));
+        var parts = ModelParts.OfFeatureColumn(model, builder.ToSchema()[0]);
+        var method = ShapAlgorithm.LoadSaved(reader, parts);
+        var meanAbsolute = reader.ReadBoolean() ? reader.ReadFloats() : null;
+        var state = new ShapState(algorithm, method, featureColumn, featureNames, classNames, fixedClass >= 0 ? fixedClass : null, allClasses, explainedOutput);
+        return new ShapTransformer(model, state, parts, null, meanAbsolute);
     }
 
     internal ShapState State { get; }

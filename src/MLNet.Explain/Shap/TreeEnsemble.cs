@@ -114,6 +114,7 @@ internal sealed class TreeEnsemble
     {
         ModelName = modelName;
         FeatureCount = featureCount;
+        CategoricalBlockRanges = categoricalBlocks;
         Outputs = outputs;
         Link = link;
         Calibrators = calibrators;
@@ -139,6 +140,32 @@ internal sealed class TreeEnsemble
     public string ModelName { get; }
 
     public int FeatureCount { get; }
+
+    /// <summary>The categorical blocks of the feature column the groups were formed from.</summary>
+    public IReadOnlyList<(int Start, int End)> CategoricalBlockRanges { get; }
+
+    /// <summary>Saves what re-reading the trees from the model needs: the slot count and the categorical blocks.</summary>
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(FeatureCount);
+        writer.Write(CategoricalBlockRanges.Count);
+        foreach (var (start, end) in CategoricalBlockRanges)
+        {
+            writer.Write(start);
+            writer.Write(end);
+        }
+    }
+
+    /// <summary>Re-reads the trees of the loaded model (<paramref name="parts"/>) as <see cref="Save"/> described them.</summary>
+    public static TreeEnsemble Load(BinaryReader reader, ModelParts parts)
+    {
+        int featureCount = reader.ReadInt32();
+        var blocks = new (int, int)[reader.ReadInt32()];
+        for (int i = 0; i < blocks.Length; i++)
+            blocks[i] = (reader.ReadInt32(), reader.ReadInt32());
+        return TryRead(parts.Predictor.Model, featureCount, blocks, out var reason)
+            ?? throw new InvalidDataException($"The saved SHAP stage explains a tree model, but the loaded model's predictor is {reason}.");
+    }
 
     /// <summary>The trees of each output; the output's margin is the sum of its trees.</summary>
     public FlatTree[][] Outputs { get; }
@@ -229,9 +256,10 @@ internal sealed class TreeEnsemble
     /// model is not a tree ensemble this reader knows.
     /// </summary>
     public static TreeEnsemble? TryRead(object modelParameters, DataViewSchema.Column featureColumn, out string reason)
+        => TryRead(modelParameters, ((VectorDataViewType)featureColumn.Type).Size, CategoricalBlocks(featureColumn), out reason);
+
+    private static TreeEnsemble? TryRead(object modelParameters, int featureCount, IReadOnlyList<(int Start, int End)> blocks, out string reason)
     {
-        int featureCount = ((VectorDataViewType)featureColumn.Type).Size;
-        var blocks = CategoricalBlocks(featureColumn);
         var (model, calibrator) = Uncalibrated(modelParameters);
         if (model is OneVersusAllModelParameters ova)
             return TryReadOneVersusAll(ova, featureCount, blocks, out reason);

@@ -1,3 +1,5 @@
+using MLNet.Explain.Pipeline.Persistence;
+
 namespace MLNet.Explain.Shap;
 
 /// <summary>
@@ -54,6 +56,42 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
         => (_outputs.Sum(o => o.TableStart.Count(s => s >= 0)), _outputs.Sum(o => o.TableStart.Length));
 
     protected override int RowsPerTask => 32;
+
+    public const string Name = "TreeShap.PathDependent";
+    protected override string SavedName => Name;
+
+    protected override void SaveCore(BinaryWriter writer)
+    {
+        Ensemble.Save(writer);
+        foreach (var trees in Covers)
+        {
+            writer.Write(trees.Length);
+            foreach (var covers in trees)
+            {
+                writer.WriteDoubles(covers.Nodes);
+                writer.WriteDoubles(covers.Leaves);
+            }
+        }
+    }
+
+    public static PathDependentTreeShap Load(BinaryReader reader, ModelParts parts)
+    {
+        var ensemble = TreeEnsemble.Load(reader, parts);
+        var covers = new TreeCovers[ensemble.Outputs.Length][];
+        for (int k = 0; k < covers.Length; k++)
+        {
+            covers[k] = new TreeCovers[reader.ReadInt32()];
+            if (covers[k].Length != ensemble.Outputs[k].Length)
+                throw new InvalidDataException($"The saved SHAP stage has covers for {covers[k].Length} trees of output {k}; the loaded model has {ensemble.Outputs[k].Length}.");
+            for (int t = 0; t < covers[k].Length; t++)
+            {
+                covers[k][t] = new TreeCovers(reader.ReadDoubles(), reader.ReadDoubles());
+                if (covers[k][t].Nodes.Length != ensemble.Outputs[k][t].NodeCount || covers[k][t].Leaves.Length != ensemble.Outputs[k][t].LeafCount)
+                    throw new InvalidDataException($"The saved covers of tree {t} do not match the loaded model's tree.");
+            }
+        }
+        return new PathDependentTreeShap(ensemble, covers);
+    }
 
     internal sealed class Scratch(int maxNodes, int maxDepth)
     {
