@@ -1,0 +1,139 @@
+using SkiaSharp;
+
+namespace MLNet.Explain.Onnx.Images;
+
+/// <summary>How channel attributions become one value per pixel.</summary>
+public enum ChannelReduction
+{
+    /// <summary>Sum of absolute values over channels: "how much did this pixel matter" (the usual saliency view).</summary>
+    AbsoluteSum,
+
+    /// <summary>Signed sum over channels: "did this pixel push the output up or down".</summary>
+    Sum,
+}
+
+/// <summary>Options for rendering an attribution map.</summary>
+public sealed class HeatmapOptions
+{
+    public ChannelReduction Reduction { get; set; } = ChannelReduction.AbsoluteSum;
+
+    /// <summary>Opacity of the heatmap over the image, 0..1.</summary>
+    public float Opacity { get; set; } = 0.55f;
+
+    /// <summary>Values beyond this percentile of |value| are clipped, so one extreme pixel does not wash out the map.</summary>
+    public double ClipPercentile { get; set; } = 99;
+
+    public bool ColorBar { get; set; } = true;
+}
+
+/// <summary>Renders attribution maps as PNG heatmaps and image overlays with a colour bar.</summary>
+public static class Heatmap
+{
+    /// <summary>Reduces a [C, H, W] attribution to [H, W].</summary>
+    public static float[] Reduce(ReadOnlySpan<float> attribution, int channels, int height, int width, ChannelReduction reduction)
+    {
+        int plane = height * width;
+        if (attribution.Length != channels * plane)
+            throw new ArgumentException($"The attribution has {attribution.Length} values; [{channels}, {height}, {width}] needs {channels * plane}.", nameof(attribution));
+        var map = new float[plane];
+        for (int c = 0; c < channels; c++)
+            for (int i = 0; i < plane; i++)
+            {
+                float v = attribution[c * plane + i];
+                map[i] += reduction == ChannelReduction.AbsoluteSum ? Math.Abs(v) : v;
+            }
+        return map;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="map"/> ([H, W]) as a PNG over <paramref name="image"/> (scaled to the map's size), or on
+    /// its own when <paramref name="image"/> is null. Signed maps use a blue-white-red scale centred on zero.
+    /// </summary>
+    public static void SavePng(string path, float[] map, int height, int width, SKBitmap? image, HeatmapOptions? options = null)
+    {
+        options ??= new HeatmapOptions();
+        if (map.Length != height * width)
+            throw new ArgumentException($"The map has {map.Length} values; {height}x{width} needs {height * width}.", nameof(map));
+        bool signed = map.Any(v => v < 0);
+        float limit = Limit(map, options.ClipPercentile);
+
+        const int barWidth = 16, margin = 44;
+        int totalWidth = width + (options.ColorBar ? barWidth + margin : 0);
+        using var surface = new SKBitmap(new SKImageInfo(totalWidth, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        using var canvas = new SKCanvas(surface);
+        canvas.Clear(SKColors.White);
+        if (image is not null)
+        {
+            using var background = SKImage.FromBitmap(image);
+            canvas.DrawImage(background, new SKRect(0, 0, width, height), new SKSamplingOptions(SKFilterMode.Linear));
+        }
+
+        using var overlay = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        byte alpha = (byte)Math.Round(255 * (image is null ? 1f : Math.Clamp(options.Opacity, 0f, 1f)));
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                overlay.SetPixel(x, y, ColorOf(map[y * width + x] / limit, signed).WithAlpha(alpha));
+        using (var heat = SKImage.FromBitmap(overlay))
+            canvas.DrawImage(heat, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest));
+
+        if (options.ColorBar)
+            DrawColorBar(canvas, new SKRect(width + 8, 8, width + 8 + barWidth, height - 8), signed, limit);
+
+        using var data = SKImage.FromBitmap(surface).Encode(SKEncodedImageFormat.Png, 100);
+        using var file = File.Create(path);
+        data.SaveTo(file);
+    }
+
+    /// <summary>The clipping limit: the given percentile of |value| (never zero, so an all-zero map stays drawable).</summary>
+    private static float Limit(float[] map, double percentile)
+    {
+        var magnitudes = map.Select(Math.Abs).Order().ToArray();
+        int index = (int)Math.Clamp(Math.Ceiling(percentile / 100 * magnitudes.Length) - 1, 0, magnitudes.Length - 1);
+        float limit = magnitudes.Length == 0 ? 0 : magnitudes[index];
+        return limit > 0 ? limit : 1;
+    }
+
+    /// <summary>Signed maps: blue (−1) → white (0) → red (+1). Unsigned: a dark-to-bright "inferno"-like ramp.</summary>
+    private static SKColor ColorOf(float value, bool signed)
+    {
+        value = Math.Clamp(value, signed ? -1f : 0f, 1f);
+        if (signed)
+        {
+            byte fade = (byte)Math.Round(255 * (1 - Math.Abs(value)));
+            return value >= 0 ? new SKColor(255, fade, fade) : new SKColor(fade, fade, 255);
+        }
+        return Interpolate(Inferno, value);
+    }
+
+    private static readonly SKColor[] Inferno =
+    [
+        new(0, 0, 4), new(40, 11, 84), new(101, 21, 110), new(159, 42, 99),
+        new(212, 72, 66), new(245, 125, 21), new(250, 193, 39), new(252, 255, 164),
+    ];
+
+    private static SKColor Interpolate(SKColor[] stops, float t)
+    {
+        float position = t * (stops.Length - 1);
+        int i = Math.Min((int)position, stops.Length - 2);
+        float f = position - i;
+        byte Mix(byte a, byte b) => (byte)Math.Round(a + (b - a) * f);
+        return new SKColor(Mix(stops[i].Red, stops[i + 1].Red), Mix(stops[i].Green, stops[i + 1].Green), Mix(stops[i].Blue, stops[i + 1].Blue));
+    }
+
+    private static void DrawColorBar(SKCanvas canvas, SKRect bar, bool signed, float limit)
+    {
+        using var paint = new SKPaint();
+        for (int y = (int)bar.Top; y < (int)bar.Bottom; y++)
+        {
+            float t = 1 - (y - bar.Top) / bar.Height;
+            paint.Color = ColorOf(signed ? 2 * t - 1 : t, signed);
+            canvas.DrawRect(bar.Left, y, bar.Width, 1, paint);
+        }
+        using var font = new SKFont(SKTypeface.Default, 10);
+        using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
+        canvas.DrawText(Label(limit), bar.Right + 3, bar.Top + 8, SKTextAlign.Left, font, text);
+        canvas.DrawText(Label(signed ? -limit : 0), bar.Right + 3, bar.Bottom, SKTextAlign.Left, font, text);
+    }
+
+    private static string Label(float value) => value.ToString(Math.Abs(value) >= 100 || (value != 0 && Math.Abs(value) < 0.01) ? "0.0e0" : "0.00");
+}
