@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using MLNet.Explain.Pipeline;
+using MLNet.Explain.Pipeline.Persistence;
 
 namespace MLNet.Explain;
 
@@ -28,6 +29,9 @@ public sealed class PermutationImportanceEstimator : IExplanationEstimator<Permu
 /// <summary>A fitted permutation importance stage: the explained model plus the importances computed at Fit.</summary>
 public sealed class PermutationImportanceTransformer : ExplanationTransformer
 {
+    /// <summary>The stable name this stage is saved under.</summary>
+    internal const string StageName = "MLNet.Explain.PermutationImportance";
+
     internal PermutationImportanceTransformer(ITransformer model, PermutationImportanceResult result) : base(model)
         => Result = result;
 
@@ -38,6 +42,47 @@ public sealed class PermutationImportanceTransformer : ExplanationTransformer
 
     /// <summary>Permutation importance is global: no per-row columns.</summary>
     protected override RowExplainer? RowExplainer => null;
+
+    protected override void SaveState(BinaryWriter writer)
+    {
+        writer.Write(Result.Metric);
+        writer.Write(Result.HigherIsBetter);
+        writer.Write(Result.Baseline);
+        writer.Write((int)Result.Level);
+        writer.Write(Result.Repeats);
+        writer.Write(Result.RowCount);
+        writer.Write(Result.Seed);
+        writer.Write(Result.Features.Count);
+        foreach (var feature in Result.Features)
+        {
+            writer.Write(feature.Name);
+            writer.WriteStrings(feature.Members);
+            foreach (var value in feature.Values)
+                writer.Write(value);
+        }
+    }
+
+    internal static PermutationImportanceTransformer Load(ITransformer model, BinaryReader reader)
+    {
+        string metric = reader.ReadString();
+        bool higherIsBetter = reader.ReadBoolean();
+        double baseline = reader.ReadDouble();
+        var level = (ImportanceLevel)reader.ReadInt32();
+        int repeats = reader.ReadInt32(), rows = reader.ReadInt32(), seed = reader.ReadInt32(), count = reader.ReadInt32();
+        if (!Enum.IsDefined(level) || repeats < 1 || count < 0)
+            throw new InvalidDataException($"The saved permutation importance state is corrupt (level {level}, {repeats} repeats, {count} features).");
+        var features = new FeatureImportance[count];
+        for (int f = 0; f < count; f++)
+        {
+            string name = reader.ReadString();
+            var members = reader.ReadStrings();
+            var values = new double[repeats];
+            for (int r = 0; r < repeats; r++)
+                values[r] = reader.ReadDouble();
+            features[f] = new FeatureImportance(name, members, values);
+        }
+        return new(model, new PermutationImportanceResult(metric, higherIsBetter, baseline, level, repeats, rows, seed, features));
+    }
 }
 
 /// <summary>The permutation importance entry point on <c>mlContext.Explain()</c>.</summary>
