@@ -98,6 +98,74 @@ public sealed class PersistenceTests
     }
 
     [TestMethod]
+    public void MlNetLoadsStagesThroughTheShippedLoaderAssembly()
+    {
+        var ml = new MLContext(seed: 1);
+        var (data, model, _) = TestData.BreastCancerFastTree(ml, trees: 2);
+        SaveAndLoad(new ScaledFeaturesStage(1f).Fit(model, data), data.Schema, out _);
+
+        var loader = AppDomain.CurrentDomain.GetAssemblies().Single(a => a.GetName().Name == MlNetModelBridge.LoaderAssemblyName);
+        Assert.IsFalse(loader.IsDynamic, "ML.NET found MLNet.Explain.ModelLoader.dll by name, as in a process that never ran MLNet.Explain code");
+        Assert.AreSame(MlNetModelBridge.ShippedLoaderType.Assembly, loader);
+    }
+
+    [TestMethod]
+    public void ShippedLoaderAssemblyMatchesTheBridgesDefinition()
+    {
+        var shipped = MlNetModelBridge.ShippedLoaderType.Assembly;
+        var emitted = MlNetModelBridge.EmitLoaderAssembly();
+        Assert.AreEqual(emitted.FullName, shipped.FullName);
+        var description = DescribeLoader(shipped);
+        Assert.IsTrue(description.Any(d => d.Contains(MlNetModelBridge.LoaderSignature, StringComparison.Ordinal)), string.Join("\n", description));
+        StringAssert.Contains(description[^1], nameof(MlNetModelBridge.CreateStage));
+        CollectionAssert.AreEqual(DescribeLoader(emitted), DescribeLoader(shipped),
+            "regenerate src/MLNet.Explain/ModelLoader with tools/ModelLoaderGenerator after changing the loader definition");
+    }
+
+    [TestMethod]
+    public void InMemoryLoaderAssemblyLoadsStages()
+    {
+        var ml = new MLContext(seed: 1);
+        var (data, model, _) = TestData.BreastCancerFastTree(ml, trees: 2);
+        var fitted = new ScaledFeaturesStage(4f).Fit(model, data);
+        var path = NewModelPath();
+        ml.Model.Save(fitted, data.Schema, path);
+
+        // Registered first under the same assembly name, the in-memory loader is the one this MLContext uses: ML.NET
+        // skips registering an assembly whose name it has registered already (as when the file is not deployed).
+        var fresh = new MLContext(seed: 2);
+        fresh.ComponentCatalog.RegisterAssembly(MlNetModelBridge.EmitLoaderAssembly());
+        var loaded = fresh.Model.Load(path, out _);
+
+        Assert.AreEqual(4f, Assert.IsInstanceOfType<ScaledFeaturesTransformer>(loaded).Factor);
+        AssertSameOutput(fitted.Transform(data), loaded.Transform(data));
+    }
+
+    /// <summary>What ML.NET sees of a loader assembly: its attributes, the Create signature and the method Create calls.</summary>
+    private static List<string> DescribeLoader(Assembly loader)
+    {
+        var description = loader.GetCustomAttributesData()
+            .Where(a => a.AttributeType.Name is "LoadableClassAttribute" or "IgnoresAccessChecksToAttribute")
+            .Select(a => $"{a.AttributeType.FullName}({string.Join(", ", a.ConstructorArguments.Select(DescribeArgument))})")
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var create = loader.GetType(MlNetModelBridge.LoaderTypeName, throwOnError: true)!.GetMethod("Create")!;
+        description.Add($"{create.ReturnType.FullName} Create({string.Join(", ", create.GetParameters().Select(p => p.ParameterType.FullName))})");
+        var il = create.GetMethodBody()!.GetILAsByteArray()!;
+        int call = Array.IndexOf(il, (byte)0x28); // call <method token>
+        description.Add(create.Module.ResolveMethod(BitConverter.ToInt32(il, call + 1))!.ToString()!);
+        return description;
+    }
+
+    private static string DescribeArgument(CustomAttributeTypedArgument argument)
+        => argument.Value switch
+        {
+            Type type => type.FullName!,
+            IEnumerable<CustomAttributeTypedArgument> items => $"[{string.Join(", ", items.Select(DescribeArgument))}]",
+            var value => value?.ToString() ?? "null",
+        };
+
+    [TestMethod]
     public void MissingMlNetMemberIsNamedWithTheExpectedVersion()
     {
         var resolver = new MlNetModelBridge.Resolver(typeof(ModelSaveContext).Assembly);
@@ -147,7 +215,7 @@ public sealed class PersistenceTests
         var ml = new MLContext(seed: 1);
         var (data, model, _) = TestData.BreastCancerFastTree(ml, trees: 2);
         var error = Assert.ThrowsExactly<InvalidOperationException>(
-            () => ml.Model.Save(new UnregisteredStage(model), data.Schema, Path.Combine(TestContext.TestRunResultsDirectory ?? Path.GetTempPath(), "unregistered.zip")));
+            () => ml.Model.Save(new UnregisteredStage(model), data.Schema, NewModelPath()));
         StringAssert.Contains(error.Message, nameof(UnregisteredStage));
         StringAssert.Contains(error.Message, nameof(ExplanationStageRegistry.Register));
     }
@@ -176,11 +244,18 @@ public sealed class PersistenceTests
         return (loadContext ?? new MLContext(seed: 5)).Model.Load(path, out loadedSchema);
     }
 
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "mlnet-explain-tests", Guid.NewGuid().ToString("N"));
+
+    [TestCleanup]
+    public void DeleteModelFiles()
+    {
+        if (Directory.Exists(_directory)) Directory.Delete(_directory, recursive: true);
+    }
+
     private string NewModelPath()
     {
-        var directory = Path.Combine(TestContext.TestRunResultsDirectory ?? Path.GetTempPath(), "persistence");
-        Directory.CreateDirectory(directory);
-        return Path.Combine(directory, $"{TestContext.TestName}-{Guid.NewGuid():N}.zip");
+        Directory.CreateDirectory(_directory);
+        return Path.Combine(_directory, $"{TestContext.TestName}-{Guid.NewGuid():N}.zip");
     }
 
     /// <summary>The error a user sees from <c>mlContext.Model.Load</c>, without ML.NET's reflection wrappers.</summary>

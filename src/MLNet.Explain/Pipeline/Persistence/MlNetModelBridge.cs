@@ -20,11 +20,12 @@ namespace MLNet.Explain.Pipeline.Persistence;
 /// Loading: ML.NET reads the loader assembly's name from the header, loads that assembly, registers it in the
 /// MLContext's ComponentCatalog (which reads its internal <c>[assembly: LoadableClass]</c> attributes) and calls the
 /// registered <c>Create(IHostEnvironment, ModelLoadContext)</c>. That attribute and parameter type are internal, so C#
-/// cannot declare them. Instead the header names <see cref="LoaderAssemblyName"/>, an assembly that exists only in
-/// memory: it is emitted on first request (with <c>IgnoresAccessChecksTo</c>, the runtime's sanctioned way for emitted
-/// code to use internal types) and served from the <see cref="AppDomain.AssemblyResolve"/> event. ML.NET then registers
-/// it like any assembly, in whichever MLContext is loading, so a fresh MLContext needs no call of ours. The event handler
-/// is installed when MLNet.Explain is first used in the process (module initializer in <see cref="StageLoaders"/>).
+/// cannot declare them: <see cref="DefineLoader"/> emits them (with <c>IgnoresAccessChecksTo</c>, the runtime's
+/// sanctioned way for emitted code to use internal types) into <see cref="LoaderAssemblyName"/>. That assembly ships as a
+/// file next to MLNet.Explain.dll (written by tools/ModelLoaderGenerator), so a process that never ran our code loads
+/// stages; where an app does not list the file in its deps.json, the same definition is emitted in memory and served from
+/// <see cref="AppDomain.AssemblyResolve"/> once MLNet.Explain is first used (module initializer in <see cref="StageLoaders"/>).
+/// ML.NET registers it in whichever MLContext is loading, so a fresh MLContext needs no call of ours.
 /// </para>
 /// <para>
 /// Every reflected member is listed in <see cref="Targets"/> and resolved together on first use; a missing one fails
@@ -43,11 +44,20 @@ internal static class MlNetModelBridge
     /// <summary>The name ML.NET's catalog knows the stage loader by (at most 24 characters: ML.NET's header limit).</summary>
     public const string LoaderSignature = "MLNetExplainStage";
 
+    /// <summary>The type in the loader assembly whose <c>Create</c> ML.NET calls.</summary>
+    public const string LoaderTypeName = "MLNet.Explain.ModelLoader.ExplanationStageLoader";
+
     private const BindingFlags AnyInstance = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic;
     private static readonly Assembly MlNetCore = typeof(IHostEnvironment).Assembly;
     private static readonly Lazy<Targets> Resolved = new(() => Targets.Resolve(MlNetCore));
     private static readonly Lazy<Assembly> LoaderAssembly = new(EmitLoaderAssembly);
     private static int _resolverInstalled;
+
+    /// <summary>
+    /// The shipped loader type (in MLNet.Explain.ModelLoader.dll). Named here so that MLNet.Explain.dll references that
+    /// assembly and builds copy it, and list it in deps.json, wherever MLNet.Explain goes.
+    /// </summary>
+    public static Type ShippedLoaderType => typeof(MLNet.Explain.ModelLoader.ExplanationStageLoader);
 
     /// <summary>The informational version of the loaded Microsoft.ML (e.g. <c>5.0.1</c>).</summary>
     public static string LoadedMlNetVersion
@@ -120,17 +130,42 @@ internal static class MlNetModelBridge
         }
     }
 
-    private static Assembly EmitLoaderAssembly()
+    /// <summary>The loader assembly built in memory: served when the shipped file is not deployed with the app.</summary>
+    internal static Assembly EmitLoaderAssembly()
+    {
+        var assembly = AssemblyBuilder.DefineDynamicAssembly(LoaderAssemblyIdentity, AssemblyBuilderAccess.Run);
+        DefineLoader(assembly);
+        return assembly;
+    }
+
+    /// <summary>
+    /// Writes the loader assembly to <paramref name="path"/>: the file shipped next to MLNet.Explain.dll, which lets ML.NET
+    /// load stages in a process that has not used MLNet.Explain yet (see tools/ModelLoaderGenerator).
+    /// </summary>
+    public static void WriteLoaderAssembly(string path)
+    {
+        var assembly = new PersistedAssemblyBuilder(LoaderAssemblyIdentity, typeof(object).Assembly);
+        DefineLoader(assembly);
+        assembly.Save(path);
+    }
+
+    private static AssemblyName LoaderAssemblyIdentity => new(LoaderAssemblyName) { Version = new Version(1, 0, 0, 0) };
+
+    /// <summary>
+    /// The loader assembly's content: <c>[assembly: LoadableClass(typeof(ExplanationTransformer), typeof(ExplanationStageLoader),
+    /// null, typeof(SignatureLoadModel), ..., LoaderSignature)]</c> and <c>ExplanationStageLoader.Create(IHostEnvironment,
+    /// ModelLoadContext)</c>, which forwards to <see cref="CreateStage"/>.
+    /// </summary>
+    private static void DefineLoader(AssemblyBuilder assembly)
     {
         var targets = Resolved.Value;
-        var assembly = AssemblyBuilder.DefineDynamicAssembly(new AssemblyName(LoaderAssemblyName), AssemblyBuilderAccess.Run);
         foreach (var friend in new[] { MlNetCore, typeof(MlNetModelBridge).Assembly })
             assembly.SetCustomAttribute(new CustomAttributeBuilder(
                 typeof(System.Runtime.CompilerServices.IgnoresAccessChecksToAttribute).GetConstructor([typeof(string)])!,
                 [friend.GetName().Name]));
 
         var loader = assembly.DefineDynamicModule(LoaderAssemblyName)
-            .DefineType("MLNet.Explain.ModelLoader.ExplanationStageLoader", TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
+            .DefineType(LoaderTypeName, TypeAttributes.Public | TypeAttributes.Abstract | TypeAttributes.Sealed);
         var create = loader.DefineMethod("Create", MethodAttributes.Public | MethodAttributes.Static,
             typeof(ExplanationTransformer), [typeof(IHostEnvironment), targets.ModelLoadContext]);
         var il = create.GetILGenerator();
@@ -140,10 +175,8 @@ internal static class MlNetModelBridge
         il.Emit(OpCodes.Ret);
         var loaderType = loader.CreateType();
 
-        // [assembly: LoadableClass(typeof(ExplanationTransformer), typeof(ExplanationStageLoader), null, typeof(SignatureLoadModel), "", LoaderSignature)]
         assembly.SetCustomAttribute(new CustomAttributeBuilder(targets.LoadableClassConstructor,
             [typeof(ExplanationTransformer), loaderType, null, targets.SignatureLoadModel, "MLNet.Explain explanation stage", new[] { LoaderSignature }]));
-        return assembly;
     }
 
     /// <summary>Every ML.NET internal this bridge uses, resolved at once (null-forgiving: a missing one throws in <see cref="Resolve"/>).</summary>
