@@ -1,1 +1,16 @@
-Console.WriteLine("bench");
+using MLNet.Explain.Bench;
+
+// Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
+//        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
+switch (args.FirstOrDefault())
+{
+    case "gradients":
+        GradientBenchmarks.BackwardOverForward(args[1], args.Length > 2 ? int.Parse(args[2]) : 16, args.Length > 3 ? int.Parse(args[3]) : 5);
+        break;
+    case "throughput":
+        GradientBenchmarks.ForwardThroughput(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
+        break;
+    default:
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs]");
+        break;
+}
