@@ -69,7 +69,7 @@ public sealed class ImportanceCliTests
         var (code, _, error) = Run(["importance", "--model", files.Path("model.zip"), "--data", files.Path("data.csv"), "--label", "Malignant", "--out", files.Path("r.json")]);
 
         Assert.AreEqual(1, code);
-        StringAssert.Contains(error, "Column 'MeanRadius' (Single) has no header of that name");
+        StringAssert.Contains(error, "has no column 'MeanRadius' that the model reads");
     }
 
     [TestMethod]
