@@ -10,6 +10,7 @@ public static class CliApp
     private static IEnumerable<Command> Commands() =>
     [
         GradientsCommand.Create(),
+        ImportanceCommand.Create(),
         ReportCommand.Create(),
     ];
 
@@ -20,7 +21,7 @@ public static class CliApp
         {
             return Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException or InvalidOperationException or NotSupportedException)
         {
             Console.Error.WriteLine($"mlnet-explain: error: {e.Message}");
             return 1;
