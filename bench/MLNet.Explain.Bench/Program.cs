@@ -2,6 +2,7 @@ using MLNet.Explain.Bench;
 
 // Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
 //        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
+//        MLNet.Explain.Bench lime [trees] [leaves] [rows]
 switch (args.FirstOrDefault())
 {
     case "gradients":
@@ -10,7 +11,10 @@ switch (args.FirstOrDefault())
     case "throughput":
         GradientBenchmarks.ForwardThroughput(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
         break;
+    case "lime":
+        LimeBenchmark.Run(args[1..]);
+        break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | lime [trees] [leaves] [rows]");
         break;
 }
