@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Explain.Pipeline.Persistence;
 
 namespace MLNet.Explain.Pipeline;
 
@@ -7,6 +8,11 @@ namespace MLNet.Explain.Pipeline;
 /// A fitted explanation stage: the explained model plus what the stage learned. <see cref="Transform"/> returns every
 /// column the model returns plus the stage's attribution columns, computed lazily while the output is read.
 /// </summary>
+/// <remarks>
+/// Saving with <c>mlContext.Model.Save</c> writes the explained <see cref="Model"/> (as an ML.NET sub-model) and the
+/// stage's learned state (<see cref="SaveState"/>); <c>mlContext.Model.Load</c> rebuilds the stage with the loader its
+/// type registered in <see cref="ExplanationStageRegistry"/>.
+/// </remarks>
 public abstract class ExplanationTransformer : ITransformer
 {
     protected ExplanationTransformer(ITransformer model)
@@ -36,7 +42,14 @@ public abstract class ExplanationTransformer : ITransformer
         return RowExplainer is { } explainer ? new AttributionRowMapper(scoring, explainer) : scoring;
     }
 
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ModelPersistence.Save(this, ctx);
+    /// <summary>
+    /// Writes what the stage learned at Fit and needs to explain rows: everything except <see cref="Model"/>, which is
+    /// saved separately. The loader registered for this type in <see cref="ExplanationStageRegistry"/> reads it back
+    /// and gets only the loaded model and these bytes (no data, no input schema), so save column and slot names too.
+    /// </summary>
+    protected abstract void SaveState(BinaryWriter writer);
+
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ModelPersistence.Save(this, ctx, SaveState);
 }
 
 internal static class AttributionSchema
