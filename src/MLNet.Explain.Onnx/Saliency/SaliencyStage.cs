@@ -53,6 +53,14 @@ public sealed class SaliencyTransformer : ExplanationTransformer, IDisposable
 
     protected override RowExplainer RowExplainer => _explainer;
 
+    /// <summary>
+    /// Saliency stages hold ONNX Runtime sessions over a model file and are cheap to re-create, so they are not saved: save the explained
+    /// <see cref="ExplanationTransformer.Model"/> and append the stage again after loading.
+    /// </summary>
+    protected override void SaveState(BinaryWriter writer)
+        => throw new InvalidOperationException(
+            "Saliency stages are not saved with the model (they only reference the ONNX file and options): save the explained model (stage.Model) and fit the saliency stage again after loading it.");
+
     public void Dispose() => _explainer.Model.Dispose();
 }
 
