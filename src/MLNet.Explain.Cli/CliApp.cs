@@ -8,6 +8,7 @@ public static class CliApp
     /// <summary>One entry per subcommand; each lives in its own file under Commands/.</summary>
     private static IEnumerable<Command> Commands() =>
     [
+        MLNet.Explain.Cli.Commands.GradientsCommand.Create(),
     ];
 
     public static int Run(string[] args)

@@ -52,7 +52,7 @@ internal sealed class TestModel(string name, JsonElement entry)
     /// <summary>The per-row target logit indices.</summary>
     public NpyArray<long> Targets() => NpyFile.Read<long>(ReferencePath("targets"));
 
-    private string ReferencePath(string key) =>
+    public string ReferencePath(string key) =>
         entry.GetProperty("references").TryGetProperty(key, out var r)
             ? TestModels.PathOf(r.GetProperty("file").GetString()!)
             : throw new KeyNotFoundException($"Test model {Name} has no reference '{key}'.");
