@@ -51,6 +51,27 @@ public sealed class ModelParts
     /// <summary>Finds the last predictor in <paramref name="model"/> and describes it for data with <paramref name="inputSchema"/>.</summary>
     public static ModelParts Of(ITransformer model, DataViewSchema inputSchema)
     {
+        var (featurizer, predictor) = FindPredictor(model);
+        var featurized = featurizer.GetOutputSchema(inputSchema);
+        var featureColumn = featurized.GetColumnOrNull(predictor.FeatureColumnName)
+            ?? throw new ArgumentException($"The data has no column '{predictor.FeatureColumnName}', the predictor's feature column (after featurization).", nameof(inputSchema));
+        return OfFeatureColumn(model, featureColumn);
+    }
+
+    /// <summary>
+    /// Describes the last predictor in <paramref name="model"/> when its feature column is already known, as for a
+    /// loaded explanation stage, which gets no input schema.
+    /// </summary>
+    public static ModelParts OfFeatureColumn(ITransformer model, DataViewSchema.Column featureColumn)
+    {
+        var (featurizer, predictor) = FindPredictor(model);
+        if (featureColumn.Type is not VectorDataViewType { ItemType: NumberDataViewType, Size: > 0 })
+            throw new ArgumentException($"Feature column '{featureColumn.Name}' has type {featureColumn.Type}; a numeric vector of known size was expected.", nameof(featureColumn));
+        return new ModelParts(model, featurizer, predictor, KindOf(predictor), featureColumn);
+    }
+
+    private static (ITransformer Featurizer, ISingleFeaturePredictionTransformer<object> Predictor) FindPredictor(ITransformer model)
+    {
         ArgumentNullException.ThrowIfNull(model);
         var transformers = Flatten(model).ToList();
         int index = transformers.FindLastIndex(t => t is ISingleFeaturePredictionTransformer<object>);
@@ -59,13 +80,7 @@ public sealed class ModelParts
                 $"The model has no predictor (a trained ML.NET trainer's prediction transformer); it contains: {string.Join(", ", transformers.Select(t => t.GetType().Name))}. Explanations need a model that makes predictions.",
                 nameof(model));
         var predictor = (ISingleFeaturePredictionTransformer<object>)transformers[index];
-        var featurizer = new TransformerChain<ITransformer>(transformers.Take(index).ToArray());
-        var featurized = featurizer.GetOutputSchema(inputSchema);
-        var featureColumn = featurized.GetColumnOrNull(predictor.FeatureColumnName)
-            ?? throw new ArgumentException($"The data has no column '{predictor.FeatureColumnName}', the predictor's feature column (after featurization).", nameof(inputSchema));
-        if (featureColumn.Type is not VectorDataViewType { ItemType: NumberDataViewType, Size: > 0 })
-            throw new ArgumentException($"Feature column '{featureColumn.Name}' has type {featureColumn.Type}; a numeric vector of known size was expected.", nameof(inputSchema));
-        return new ModelParts(model, featurizer, predictor, KindOf(predictor), featureColumn);
+        return (new TransformerChain<ITransformer>(transformers.Take(index).ToArray()), predictor);
     }
 
     private static IEnumerable<ITransformer> Flatten(ITransformer model)

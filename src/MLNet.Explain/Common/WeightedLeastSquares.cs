@@ -161,7 +161,7 @@ public sealed class WeightedLeastSquares
             system[a * k + a] += alpha;
             scales[a] = _columnSquares[ca] + alpha;
         }
-        var solution = CholeskySolve(system, rhs, scales, k);
+        var solution = Cholesky.Solve(system, rhs, k, scales, new bool[k]);
 
         var coefficients = new double[ColumnCount];
         double fitted = 0, residualSquares = _targetSquares;
@@ -183,56 +183,6 @@ public sealed class WeightedLeastSquares
         }
         double rSquared = _totalSquares > 0 ? 1 - residualSquares / _totalSquares : residualSquares == 0 ? 1 : 0;
         return new WeightedRegression(coefficients, intercept, rSquared);
-    }
-
-    /// <summary>
-    /// Solves the symmetric positive semi-definite system by Cholesky. A column whose pivot vanishes relative to its
-    /// raw weighted sum of squares <paramref name="scales"/> (constant after centering, or dependent on earlier
-    /// columns) is left out and gets 0.
-    /// </summary>
-    private static double[] CholeskySolve(double[] matrix, double[] rhs, double[] scales, int n)
-    {
-        var lower = new double[n * n];
-        var kept = new bool[n];
-        for (int j = 0; j < n; j++)
-        {
-            double diagonal = matrix[j * n + j];
-            double pivot = diagonal;
-            for (int m = 0; m < j; m++)
-                pivot -= lower[j * n + m] * lower[j * n + m];
-            if (!(diagonal > 1e-12 * scales[j]) || !(pivot > 1e-10 * diagonal))
-                continue;
-            kept[j] = true;
-            double root = Math.Sqrt(pivot);
-            lower[j * n + j] = root;
-            for (int i = j + 1; i < n; i++)
-            {
-                double value = matrix[i * n + j];
-                for (int m = 0; m < j; m++)
-                    value -= lower[i * n + m] * lower[j * n + m];
-                lower[i * n + j] = value / root;
-            }
-        }
-
-        var forward = new double[n];
-        for (int i = 0; i < n; i++)
-        {
-            if (!kept[i]) continue;
-            double value = rhs[i];
-            for (int m = 0; m < i; m++)
-                value -= lower[i * n + m] * forward[m];
-            forward[i] = value / lower[i * n + i];
-        }
-        var solution = new double[n];
-        for (int i = n - 1; i >= 0; i--)
-        {
-            if (!kept[i]) continue;
-            double value = forward[i];
-            for (int m = i + 1; m < n; m++)
-                value -= lower[m * n + i] * solution[m];
-            solution[i] = value / lower[i * n + i];
-        }
-        return solution;
     }
 
     private static void AddScaled(Span<double> destination, ReadOnlySpan<double> source, double scale)

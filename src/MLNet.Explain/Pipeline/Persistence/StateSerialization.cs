@@ -36,6 +36,21 @@ public static class StateSerialization
         return values;
     }
 
+    public static void WriteDoubles(this BinaryWriter writer, IReadOnlyCollection<double> values)
+    {
+        writer.Write(values.Count);
+        foreach (var value in values)
+            writer.Write(value);
+    }
+
+    public static double[] ReadDoubles(this BinaryReader reader)
+    {
+        var values = new double[ReadLength(reader, "double vector")];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = reader.ReadDouble();
+        return values;
+    }
+
     // A corrupt length must fail as corrupt data, not as an attempt to allocate gigabytes.
     private static int ReadLength(BinaryReader reader, string what)
     {

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using MLNet.Explain.Pipeline.Persistence;
+
+namespace MLNet.Explain.Shap;
+
+/// <summary>
+/// A fitted SHAP method. It explains feature vectors into Shapley values per output (one output, or one per class)
+/// that add up to the explained output: <c>BaseValues[k] + Σ values = explained[k]</c>. Immutable once built, so one
+/// instance serves concurrent cursors and is the learned state a saved stage needs.
+/// </summary>
+internal abstract class ShapAlgorithm
+{
+    public abstract int FeatureCount { get; }
+
+    /// <summary>Outputs this method explains: 1, or the number of classes.</summary>
+    public abstract int OutputCount { get; }
+
+    /// <summary>The expected output over the background or cover data, per output (φ₀).</summary>
+    public abstract IReadOnlyList<double> BaseValues { get; }
+
+    /// <summary>
+    /// Explains <paramref name="rows"/>: for row r and each output k it explains (all outputs when
+    /// <c>outputs[r] &lt; 0</c>, else output <c>outputs[r]</c> only), writes the Shapley values to
+    /// <c>values[(r * OutputCount + k) * FeatureCount ..]</c> and the explained output to
+    /// <c>explained[r * OutputCount + k]</c>. Entries of outputs not explained are left as they are.
+    /// </summary>
+    public abstract void Explain(IReadOnlyList<float[]> rows, int[] outputs, double[] values, double[] explained);
+
+    /// <summary>The name this algorithm's state is saved under (stable: saved models refer to it).</summary>
+    protected abstract string SavedName { get; }
+
+    /// <summary>Writes what the algorithm learned; what the explained model itself holds (its trees, weights) is re-read from it on load.</summary>
+    protected abstract void SaveCore(BinaryWriter writer);
+
+    public void Save(BinaryWriter writer)
+    {
+        writer.Write(SavedName);
+        SaveCore(writer);
+    }
+
+    /// <summary>Reads an algorithm saved by <see cref="Save"/>, around the loaded model's <paramref name="parts"/>.</summary>
+    public static ShapAlgorithm LoadSaved(BinaryReader reader, ModelParts parts) => reader.ReadString() switch
+    {
+        PathDependentTreeShap.Name => PathDependentTreeShap.Load(reader, parts),
+        InterventionalTreeShap.Name => InterventionalTreeShap.Load(reader, parts),
+        var name => throw new InvalidDataException($"The saved SHAP stage uses algorithm '{name}', which this version of MLNet.Explain does not know."),
+    };
+}
+
+/// <summary>A SHAP method that explains one row at a time; rows run in parallel, each thread with its own scratch space.</summary>
+internal abstract class RowShapAlgorithm<TScratch> : ShapAlgorithm where TScratch : class
+{
+    /// <summary>Rows handed to one thread at a time: enough to amortize scheduling for cheap rows.</summary>
+    protected virtual int RowsPerTask => 16;
+
+    protected abstract TScratch CreateScratch();
+
+    /// <summary>
+    /// Explains one row. <paramref name="values"/> is the row's OutputCount x FeatureCount block (zeroed), and
+    /// <paramref name="explained"/> its OutputCount outputs.
+    /// </summary>
+    protected abstract void ExplainRow(ReadOnlySpan<float> features, int output, Span<double> values, Span<double> explained, TScratch scratch);
+
+    public sealed override void Explain(IReadOnlyList<float[]> rows, int[] outputs, double[] values, double[] explained)
+    {
+        int width = OutputCount * FeatureCount;
+        foreach (var row in rows)
+            if (row.Length != FeatureCount)
+                throw new ArgumentException($"A feature vector has {row.Length} slots; the explained model reads {FeatureCount}.", nameof(rows));
+        Array.Clear(values, 0, rows.Count * width);
+        Parallel.ForEach(Partitioner.Create(0, rows.Count, RowsPerTask), CreateScratch, (range, _, scratch) =>
+        {
+            for (int r = range.Item1; r < range.Item2; r++)
+                ExplainRow(rows[r], outputs[r], values.AsSpan(r * width, width), explained.AsSpan(r * OutputCount, OutputCount), scratch);
+            return scratch;
+        }, _ => { });
+    }
+}
