@@ -9,6 +9,7 @@ public static class CliApp
     private static IEnumerable<Command> Commands() =>
     [
         MLNet.Explain.Cli.Commands.GradientsCommand.Create(),
+        MLNet.Explain.Cli.Commands.SaliencyCommand.Create(),
     ];
 
     public static int Run(string[] args)
