@@ -1,9 +1,19 @@
+using MLNet.Explain.Bench;
+
+// Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
+//        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
 switch (args.FirstOrDefault())
 {
+    case "gradients":
+        GradientBenchmarks.BackwardOverForward(args[1], args.Length > 2 ? int.Parse(args[2]) : 16, args.Length > 3 ? int.Parse(args[3]) : 5);
+        break;
+    case "throughput":
+        GradientBenchmarks.ForwardThroughput(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
+        break;
     case "saliency":
-        MLNet.Explain.Bench.SaliencyBench.Run(args[1..]);
+        SaliencyBench.Run(args[1..]);
         break;
     default:
-        Console.WriteLine("usage: MLNet.Explain.Bench <entry> [args]; entries: saliency [batch] [repeats]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats]");
         break;
 }

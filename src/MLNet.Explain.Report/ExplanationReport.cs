@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.ML;
 
 namespace MLNet.Explain.Report;
 
@@ -21,6 +22,25 @@ public sealed class ExplanationReport
     }
 
     public ReportDocument Document { get; }
+
+    /// <summary>
+    /// Fits every explanation stage this build has on <paramref name="model"/> with defaults suited to a report
+    /// (permutation importance on <paramref name="data"/>, SHAP and LIME with <paramref name="background"/> as the
+    /// reference data, or <paramref name="data"/> when null) and builds the report. For control over each stage, fit
+    /// them yourself and use <see cref="ExplanationReportBuilder"/>.
+    /// </summary>
+    public static ExplanationReport Create(MLContext mlContext, ITransformer model, IDataView data, ReportOptions options,
+        IDataView? background = null, IProgress<ReportProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        var builder = new ExplanationReportBuilder(mlContext, model, data, options);
+        const string notInBuild = "is not part of this build of MLNet.Explain.";
+        builder.MarkUnavailable(ReportMethod.PermutationImportance, $"Permutation importance {notInBuild}")
+            .MarkUnavailable(ReportMethod.Shap, $"SHAP {notInBuild}")
+            .MarkUnavailable(ReportMethod.Lime, $"LIME {notInBuild}");
+        _ = background;
+        return builder.Build(progress, cancellationToken);
+    }
 
     /// <summary>The charts, each with its SVG and its file name relative to the output folder.</summary>
     public IReadOnlyList<RenderedChart> Charts { get; }
