@@ -69,7 +69,10 @@ internal static class SaliencyCommand
                 return 1;
             }
         });
-        return command;
+        return command.WithExamples(
+            "mlnet-explain saliency --model resnet18.onnx --image cat.jpg --method ig --steps 50 --baseline blur:10 --target-index 281 --out ig.npy --png ig.png",
+            "mlnet-explain saliency --model cnn.onnx --input rows.npy --method gradcam --tensor /conv4/Conv_output_0 --upsampling Nearest --out cam.npy",
+            "mlnet-explain saliency --model cnn.onnx --input rows.npy --method occlusion --window 4 --stride 2 --probabilities --out occlusion.npy");
     }
 
     private static SaliencyOptions Options(string method, int steps, IntegrationRule rule, Baseline baseline, int samples, float noise, SmoothGradVariant variant,
