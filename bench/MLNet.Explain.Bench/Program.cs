@@ -2,6 +2,7 @@ using MLNet.Explain.Bench;
 
 // Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
 //        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
+//        MLNet.Explain.Bench lime [trees] [leaves] [rows]
 switch (args.FirstOrDefault())
 {
     case "gradients":
@@ -13,7 +14,10 @@ switch (args.FirstOrDefault())
     case "saliency":
         SaliencyBench.Run(args[1..]);
         break;
+    case "lime":
+        LimeBenchmark.Run(args[1..]);
+        break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows]");
         break;
 }

@@ -185,6 +185,8 @@ internal sealed class HtmlRenderer
         Raw("<p class=\"lead\">").Text(
             "Why the model predicted what it did for individual rows. The SHAP waterfall starts from the average output E[f(X)] and adds each feature's contribution until it reaches this row's output f(x). "
             + "LIME fits a simple linear model around the row; its weights are trustworthy only when its fidelity score is high.").Raw("</p>");
+        if (_report.Lime is { Available: true, Target: { } target })
+            Raw("<p class=\"lead\">").Text($"LIME explains {target}.").Raw("</p>");
         foreach (var row in _report.Rows)
         {
             Raw("<div class=\"row\">");

@@ -28,7 +28,8 @@ public sealed class ReportBrowserTests
             return;
         }
         var ml = new MLContext(seed: 1);
-        var report = ReportFixtures.BreastCancer(ml, [0, 5, 17]);
+        var report = ReportFixtures.BreastCancerFastTree(ml, [0, 5, 17]);
+        Assert.IsTrue(report.Document.Shap.Available && report.Document.Lime.Available, "TreeSHAP and LIME explain FastTree");
         var folder = ArtefactFolder("breast-cancer");
         report.Save(folder);
 

@@ -226,4 +226,27 @@ public sealed class ReportBuilderTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [TestMethod]
+    public void CreateExplainsFastTreeWithExactTreeShapAndLime()
+    {
+        var ml = new MLContext(seed: 1);
+        var (data, model, _) = TestData.BreastCancerFastTree(ml);
+        var report = ExplanationReport.Create(ml, model, data, new ReportOptions { LabelColumn = "Malignant", Rows = [0, 5, 17] }).Document;
+
+        Assert.IsTrue(report.Shap.Available, report.Shap.Reason);
+        Assert.AreEqual(569, report.Quality.ShapAdditivity!.RowsChecked);
+        Assert.AreEqual(0, report.Quality.ShapAdditivity.Violations, "TreeSHAP is exact");
+        var scores = model.Transform(data).GetColumn<float>("Score").ToList();
+        foreach (var row in report.Rows)
+        {
+            Assert.AreEqual(scores[(int)row.Index], row.Shap!.Output, 1e-4, "the explained output is FastTree's raw score");
+            Assert.IsTrue(row.Lime!.Weights.Count is > 0 and <= 10, "LIME keeps at most 10 features by default");
+            Assert.IsTrue(row.Lime.Score is > 0 and <= 1, $"fidelity {row.Lime.Score}");
+            Assert.IsNotNull(row.Lime.Class, "LIME names the explained class of a classifier");
+        }
+        Assert.IsTrue(report.Lime.Available);
+        Assert.IsFalse(report.PermutationImportance.Available);
+        StringAssert.Contains(report.PermutationImportance.Reason, "not part of this build");
+    }
 }
