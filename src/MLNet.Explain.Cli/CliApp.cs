@@ -13,6 +13,7 @@ public static class CliApp
         ImportanceCommand.Create(),
         ReportCommand.Create(),
         LimeCommand.Create(),
+        SaliencyCommand.Create(),
     ];
 
     /// <summary>Runs the command line; bad input (a missing file or column, a malformed option) is reported in one line, exit code 1.</summary>
