@@ -16,10 +16,7 @@ namespace MLNet.Explain;
 internal sealed class TreeEnsembleEvaluator
 {
     private readonly int[] _roots;
-    private readonly int[] _splitFeature;
-    private readonly float[] _threshold;
-    private readonly int[] _left;
-    private readonly int[] _right;
+    private readonly Node[] _nodes;
     private readonly double[] _leafValue;
     private readonly int[][] _featuresOfTree;
 
@@ -29,10 +26,7 @@ internal sealed class TreeEnsembleEvaluator
         HandlesMissingValues = handlesMissingValues;
         int nodes = trees.Sum(t => t.NumberOfNodes), leaves = trees.Sum(t => t.NumberOfLeaves);
         _roots = new int[trees.Count];
-        _splitFeature = new int[nodes];
-        _threshold = new float[nodes];
-        _left = new int[nodes];
-        _right = new int[nodes];
+        _nodes = new Node[nodes];
         _leafValue = new double[leaves];
         _featuresOfTree = new int[trees.Count][];
         int nodeOffset = 0, leafOffset = 0;
@@ -43,12 +37,7 @@ internal sealed class TreeEnsembleEvaluator
             int Rebase(int child) => child >= 0 ? child + nodeOffset : ~(~child + leafOffset);
             _roots[t] = tree.NumberOfNodes == 0 ? ~leafOffset : nodeOffset;
             for (int n = 0; n < tree.NumberOfNodes; n++)
-            {
-                _splitFeature[nodeOffset + n] = tree.NumericalSplitFeatureIndexes[n];
-                _threshold[nodeOffset + n] = tree.NumericalSplitThresholds[n];
-                _left[nodeOffset + n] = Rebase(tree.LeftChild[n]);
-                _right[nodeOffset + n] = Rebase(tree.RightChild[n]);
-            }
+                _nodes[nodeOffset + n] = new Node(tree.NumericalSplitFeatureIndexes[n], tree.NumericalSplitThresholds[n], Rebase(tree.LeftChild[n]), Rebase(tree.RightChild[n]));
             for (int l = 0; l < tree.NumberOfLeaves; l++)
                 _leafValue[leafOffset + l] = tree.LeafValues[l] * weights[t];
             _featuresOfTree[t] = tree.NumericalSplitFeatureIndexes.Distinct().Order().ToArray();
@@ -98,7 +87,27 @@ internal sealed class TreeEnsembleEvaluator
     {
         int node = _roots[tree];
         while (node >= 0)
-            node = x[_splitFeature[node]] <= _threshold[node] ? _left[node] : _right[node];
+        {
+            ref readonly var split = ref _nodes[node];
+            node = x[split.Feature] <= split.Threshold ? split.Left : split.Right;
+        }
+        return _leafValue[~node];
+    }
+
+    /// <summary>
+    /// Like <see cref="Evaluate(int, ReadOnlySpan{float})"/>, also returning the set of slots the decision path tests as a bit mask (bit s for
+    /// slot s; only for feature vectors of at most 64 slots): a change to other slots cannot change this tree's output.
+    /// </summary>
+    public double Evaluate(int tree, ReadOnlySpan<float> x, out ulong pathSlots)
+    {
+        pathSlots = 0;
+        int node = _roots[tree];
+        while (node >= 0)
+        {
+            ref readonly var split = ref _nodes[node];
+            pathSlots |= 1UL << split.Feature;
+            node = x[split.Feature] <= split.Threshold ? split.Left : split.Right;
+        }
         return _leafValue[~node];
     }
 
@@ -111,9 +120,9 @@ internal sealed class TreeEnsembleEvaluator
         int node = _roots[tree];
         while (node >= 0)
         {
-            int feature = _splitFeature[node];
-            float value = fromDonor[feature] ? donor[feature] : row[feature];
-            node = value <= _threshold[node] ? _left[node] : _right[node];
+            ref readonly var split = ref _nodes[node];
+            float value = fromDonor[split.Feature] ? donor[split.Feature] : row[split.Feature];
+            node = value <= split.Threshold ? split.Left : split.Right;
         }
         return _leafValue[~node];
     }
@@ -149,4 +158,7 @@ internal sealed class TreeEnsembleEvaluator
             return false;
         }
     }
+
+    /// <summary>A split: go to <see cref="Left"/> when the slot's value is at most the threshold (children: node, or ~leaf).</summary>
+    private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
 }

@@ -126,9 +126,10 @@ internal sealed class PredictorSlotScorer : IPermutationScorer
 }
 
 /// <summary>
-/// Tree ensembles: the score is a sum over trees, and permuting slots only changes the trees that split on them. Each
-/// row's per-tree outputs are kept from the baseline, so a permutation re-evaluates just the affected trees, reading
-/// permuted slots from the donor row in place. The sum runs in tree order, so scores equal the full evaluation exactly.
+/// Tree ensembles: the score is a sum over trees, and permuting slots only changes the trees whose decision path for
+/// the row tests one of them. The baseline keeps each row's per-tree outputs and (up to 64 slots) the slots each path
+/// tests, so a permutation re-evaluates only the (row, tree) pairs it can change, reading permuted slots from the donor
+/// row in place. The sum runs in tree order, so scores equal the full evaluation exactly.
 /// </summary>
 internal sealed class TreeSlotScorer : IPermutationScorer
 {
@@ -141,6 +142,7 @@ internal sealed class TreeSlotScorer : IPermutationScorer
     private readonly int[][] _slots;
     private readonly int[][] _affectedTrees;
     private readonly double[]? _treeOutputs;
+    private readonly ulong[]? _pathSlots;
     private readonly float[] _baseline;
 
     private TreeSlotScorer(TreeEnsembleEvaluator trees, float[] matrix, int width, int[][] slots, ParallelOptions parallel)
@@ -159,7 +161,10 @@ internal sealed class TreeSlotScorer : IPermutationScorer
             .Select(featureSlots => featureSlots.SelectMany(slot => treesOfSlot[slot] ?? []).Distinct().Order().ToArray())
             .ToArray();
         if ((long)RowCount * treeCount <= MaxKeptOutputs)
+        {
             _treeOutputs = new double[RowCount * treeCount];
+            if (width <= 64) _pathSlots = new ulong[RowCount * treeCount];
+        }
         _baseline = new float[RowCount];
         Parallel.For(0, RowCount, parallel, r =>
         {
@@ -167,7 +172,9 @@ internal sealed class TreeSlotScorer : IPermutationScorer
             double sum = 0;
             for (int t = 0; t < treeCount; t++)
             {
-                double output = trees.Evaluate(t, x);
+                double output;
+                if (_pathSlots is not null) output = trees.Evaluate(t, x, out _pathSlots[r * treeCount + t]);
+                else output = trees.Evaluate(t, x);
                 if (_treeOutputs is not null) _treeOutputs[r * treeCount + t] = output;
                 sum += output;
             }
@@ -190,45 +197,66 @@ internal sealed class TreeSlotScorer : IPermutationScorer
 
     public void ScorePermuted(int feature, int[] permutation, Span<float> scores, CancellationToken cancellation)
     {
-        var affected = _affectedTrees[feature];
-        if (affected.Length == 0)
+        if (_affectedTrees[feature].Length == 0)
         {
             _baseline.CopyTo(scores);
             return;
         }
         var fromDonor = new bool[_width];
+        ulong permutedSlots = 0;
         foreach (int slot in _slots[feature])
+        {
             fromDonor[slot] = true;
-        int treeCount = _trees.TreeCount;
+            if (slot < 64) permutedSlots |= 1UL << slot;
+        }
         for (int r = 0; r < RowCount; r++)
         {
             if ((r & 1023) == 0) cancellation.ThrowIfCancellationRequested();
             var row = _matrix.AsSpan(r * _width, _width);
             var donor = _matrix.AsSpan(permutation[r] * _width, _width);
-            double sum = 0;
-            if (_treeOutputs is null)
+            double sum = _treeOutputs is null ? EvaluateAll(row, donor, fromDonor)
+                : _pathSlots is null ? EvaluateAffected(r, _affectedTrees[feature], row, donor, fromDonor)
+                : EvaluateOnChangedPaths(r, permutedSlots, row, donor, fromDonor);
+            scores[r] = (float)(sum + _trees.Bias);
+        }
+    }
+
+    private double EvaluateAll(ReadOnlySpan<float> row, ReadOnlySpan<float> donor, ReadOnlySpan<bool> fromDonor)
+    {
+        double sum = 0;
+        for (int t = 0; t < _trees.TreeCount; t++)
+            sum += _trees.EvaluateMixed(t, row, donor, fromDonor);
+        return sum;
+    }
+
+    private double EvaluateAffected(int r, int[] affected, ReadOnlySpan<float> row, ReadOnlySpan<float> donor, ReadOnlySpan<bool> fromDonor)
+    {
+        int treeCount = _trees.TreeCount;
+        var kept = _treeOutputs.AsSpan(r * treeCount, treeCount);
+        double sum = 0;
+        for (int t = 0, next = 0; t < treeCount; t++)
+        {
+            if (next < affected.Length && affected[next] == t)
             {
-                for (int t = 0; t < treeCount; t++)
-                    sum += _trees.EvaluateMixed(t, row, donor, fromDonor);
+                sum += _trees.EvaluateMixed(t, row, donor, fromDonor);
+                next++;
             }
             else
             {
-                var kept = _treeOutputs.AsSpan(r * treeCount, treeCount);
-                int next = 0;
-                for (int t = 0; t < treeCount; t++)
-                {
-                    if (next < affected.Length && affected[next] == t)
-                    {
-                        sum += _trees.EvaluateMixed(t, row, donor, fromDonor);
-                        next++;
-                    }
-                    else
-                    {
-                        sum += kept[t];
-                    }
-                }
+                sum += kept[t];
             }
-            scores[r] = (float)(sum + _trees.Bias);
         }
+        return sum;
+    }
+
+    private double EvaluateOnChangedPaths(int r, ulong permutedSlots, ReadOnlySpan<float> row, ReadOnlySpan<float> donor, ReadOnlySpan<bool> fromDonor)
+    {
+        int treeCount = _trees.TreeCount;
+        var kept = _treeOutputs.AsSpan(r * treeCount, treeCount);
+        var paths = _pathSlots.AsSpan(r * treeCount, treeCount);
+        double sum = 0;
+        for (int t = 0; t < treeCount; t++)
+            sum += (paths[t] & permutedSlots) != 0 ? _trees.EvaluateMixed(t, row, donor, fromDonor) : kept[t];
+        return sum;
     }
 }

@@ -77,14 +77,34 @@ public sealed class SlotLevelTests
     {
         var ml = new MLContext(seed: 1);
         var (data, model, _) = TestData.BreastCancerFastTree(ml);
+        AssertTreePathMatchesPredictor(model, data);
+    }
+
+    [TestMethod]
+    public void TreePathScoresExactlyLikeThePredictorBeyond64Slots()
+    {
+        // Over 64 slots the per-path slot masks are not kept: the affected-trees path runs instead.
+        var ml = new MLContext(seed: 1);
+        var random = new Random(3);
+        var rows = Enumerable.Range(0, 400).Select(_ =>
+        {
+            var x = Enumerable.Range(0, 70).Select(_ => (float)random.NextDouble()).ToArray();
+            return new WideRow { Features = x, Label = x[0] + x[40] + x[69] > 1.5 };
+        }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 20, numberOfLeaves: 8, minimumExampleCountPerLeaf: 5).Fit(data);
+        AssertTreePathMatchesPredictor(model, data);
+    }
+
+    private static void AssertTreePathMatchesPredictor(ITransformer model, IDataView data)
+    {
         var parts = ModelParts.Of(model, data.Schema);
         var matrix = parts.Featurizer.Transform(data).GetColumn<float[]>("Features").SelectMany(v => v).ToArray();
         var trees = TreeEnsembleEvaluator.TryCreate(parts)!;
         var used = Enumerable.Range(0, trees.TreeCount).SelectMany(trees.FeaturesOf).Distinct().Order().ToArray();
-        var slots = new[] { new[] { used[0] }, new[] { used[^1] }, used[1..4] };
+        var slots = new[] { new[] { used[0] }, new[] { used[^1] }, used[1..3] };
         var predictor = new FeatureScorer(parts);
-        var parallel = new ParallelOptions();
-        var fast = TreeSlotScorer.TryCreate(parts, predictor, matrix, slots, parallel);
+        var fast = TreeSlotScorer.TryCreate(parts, predictor, matrix, slots, new ParallelOptions());
         Assert.IsNotNull(fast, "FastTree takes the tree path");
         var reference = new PredictorSlotScorer(predictor, matrix, slots);
 
@@ -99,6 +119,14 @@ public sealed class SlotLevelTests
             CollectionAssert.AreEqual(expected, actual, $"feature {feature}");
             CollectionAssert.AreNotEqual(reference.BaselineScores.ToArray(), actual, "the permutation changed something");
         }
+    }
+
+    private sealed class WideRow
+    {
+        [VectorType(70)]
+        public float[] Features { get; set; } = [];
+
+        public bool Label { get; set; }
     }
 
     [TestMethod]
