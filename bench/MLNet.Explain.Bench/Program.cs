@@ -3,6 +3,7 @@ using MLNet.Explain.Bench;
 // Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
 //        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
 //        MLNet.Explain.Bench lime [trees] [leaves] [rows]
+//        MLNet.Explain.Bench report [runs] [trees] [leaves]
 switch (args.FirstOrDefault())
 {
     case "gradients":
@@ -14,7 +15,10 @@ switch (args.FirstOrDefault())
     case "lime":
         LimeBenchmark.Run(args[1..]);
         break;
+    case "report":
+        ReportBenchmark.Run(args[1..]);
+        break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | lime [trees] [leaves] [rows]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | lime [trees] [leaves] [rows] | report [runs] [trees] [leaves]");
         break;
 }
