@@ -81,21 +81,4 @@ public sealed class ReportCommandTests
         var (exit, _) = Run("report", "--model", _modelPath, "--data", data, "--out", Path.Combine(_folder, "bad"));
         Assert.AreNotEqual(0, exit, "--label is required");
     }
-
-    [TestMethod]
-    public void RunReportsErrorsInOneLineWithExitCodeOne()
-    {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.AreEqual(1, CliApp.Run(["report", "--model", Path.Combine(_folder, "missing.zip"), "--data", "x.csv", "--label", "L", "--out", _folder]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-        StringAssert.StartsWith(error.ToString(), "mlnet-explain: error: Model file");
-    }
 }
