@@ -12,6 +12,8 @@ public static class CliApp
         GradientsCommand.Create(),
         ImportanceCommand.Create(),
         ReportCommand.Create(),
+        LimeCommand.Create(),
+        SaliencyCommand.Create(),
     ];
 
     /// <summary>Runs the command line; bad input (a missing file or column, a malformed option) is reported in one line, exit code 1.</summary>
