@@ -4,6 +4,7 @@ using MLNet.Explain.Bench;
 //        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
 //        MLNet.Explain.Bench lime [trees] [leaves] [rows]
 //        MLNet.Explain.Bench pfi [runs]
+//        MLNet.Explain.Bench report [runs] [trees] [leaves]
 switch (args.FirstOrDefault())
 {
     case "gradients":
@@ -21,7 +22,10 @@ switch (args.FirstOrDefault())
     case "pfi":
         PermutationImportanceBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
         break;
+    case "report":
+        ReportBenchmark.Run(args[1..]);
+        break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves]");
         break;
 }

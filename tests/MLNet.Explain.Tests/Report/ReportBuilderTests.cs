@@ -235,6 +235,7 @@ public sealed class ReportBuilderTests
         var report = ExplanationReport.Create(ml, model, data, new ReportOptions { LabelColumn = "Malignant", Rows = [0, 5, 17] }).Document;
 
         Assert.IsTrue(report.Shap.Available, report.Shap.Reason);
+        Assert.AreEqual("Tree", report.Shap.Algorithm);
         Assert.AreEqual(569, report.Quality.ShapAdditivity!.RowsChecked);
         Assert.AreEqual(0, report.Quality.ShapAdditivity.Violations, "TreeSHAP is exact");
         var scores = model.Transform(data).GetColumn<float>("Score").ToList();
