@@ -65,8 +65,8 @@ internal static class LimeBenchmark
         double perRow = explainSeconds / testRows;
         double meanScore = lime.Transform(test).GetColumn<float>("LimeScore").Average();
 
-        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {CpuName()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {LoadAverage()}");
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, {Machine.CpuName()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+        Console.WriteLine($"date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Machine.LoadAverage()}");
         Console.WriteLine($"model: FastTree {trees} trees x {leaves} leaves on breast cancer (train 80%), LIME defaults (5000 samples, quartiles, 10 features)");
         Console.WriteLine($"anchor: score 5000 rows through the model (one cursor): median {anchorMedian * 1000:F1} ms (runs: {string.Join(", ", anchors.Select(t => (t * 1000).ToString("F1")))})");
         Console.WriteLine($"lime: {testRows} test rows in {explainSeconds:F2} s = {perRow * 1000:F1} ms per row, {testRows / explainSeconds:F1} rows/s (rounds: {string.Join(", ", perRowTimes.Select(t => (t * 1000).ToString("F1")))} ms per row)");
@@ -99,9 +99,5 @@ internal static class LimeBenchmark
         return watch.Elapsed.TotalSeconds;
     }
 
-    private static string CpuName()
-        => File.Exists("/proc/cpuinfo") ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':')[1].Trim() ?? "?" : "?";
-
-    private static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
 }

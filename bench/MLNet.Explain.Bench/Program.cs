@@ -3,6 +3,8 @@ using MLNet.Explain.Bench;
 // Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
 //        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
 //        MLNet.Explain.Bench lime [trees] [leaves] [rows]
+//        MLNet.Explain.Bench pfi [runs]
+//        MLNet.Explain.Bench report [runs] [trees] [leaves]
 switch (args.FirstOrDefault())
 {
     case "gradients":
@@ -11,10 +13,19 @@ switch (args.FirstOrDefault())
     case "throughput":
         GradientBenchmarks.ForwardThroughput(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
         break;
+    case "saliency":
+        SaliencyBench.Run(args[1..]);
+        break;
     case "lime":
         LimeBenchmark.Run(args[1..]);
         break;
+    case "pfi":
+        PermutationImportanceBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
+        break;
+    case "report":
+        ReportBenchmark.Run(args[1..]);
+        break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | lime [trees] [leaves] [rows]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves]");
         break;
 }

@@ -10,8 +10,10 @@ public static class CliApp
     private static IEnumerable<Command> Commands() =>
     [
         GradientsCommand.Create(),
+        ImportanceCommand.Create(),
         ReportCommand.Create(),
         LimeCommand.Create(),
+        SaliencyCommand.Create(),
     ];
 
     /// <summary>Runs the command line; bad input (a missing file or column, a malformed option) is reported in one line, exit code 1.</summary>
@@ -21,7 +23,7 @@ public static class CliApp
         {
             return Build().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidOperationException or NotSupportedException)
+        catch (Exception e) when (e is ArgumentException or FormatException or IOException or InvalidDataException or InvalidOperationException or NotSupportedException)
         {
             Console.Error.WriteLine($"mlnet-explain: error: {e.Message}");
             return 1;

@@ -43,7 +43,7 @@ public sealed class ExplanationReport
 
         progress?.Report(new ReportProgress("Fitting SHAP", 0));
         if (TryFit(() => mlContext.Explain().Shap(new ShapOptions { BackgroundData = background }).Fit(model, data), out var shap, out var shapError))
-            builder.AddShap(shap, explainedOutput: shap.ExplainedOutput);
+            builder.AddShap(shap, explainedOutput: shap.ExplainedOutput, algorithm: shap.Algorithm.ToString());
         else
             builder.MarkUnavailable(ReportMethod.Shap, $"SHAP cannot explain this model: {shapError}");
         cancellationToken.ThrowIfCancellationRequested();

@@ -17,7 +17,7 @@ public sealed class ExplanationReportBuilder
     private readonly IDataView _data;
     private readonly ReportOptions _options;
     private ImportanceSection? _importance;
-    private (ITransformer Stage, ShapColumns Columns, string ExplainedOutput)? _shap;
+    private (ITransformer Stage, ShapColumns Columns, string ExplainedOutput, string? Algorithm)? _shap;
     private (ITransformer Stage, LimeColumns Columns, string Target)? _lime;
     private readonly Dictionary<ReportMethod, string> _unavailable = [];
 
@@ -48,11 +48,12 @@ public sealed class ExplanationReportBuilder
 
     /// <summary>
     /// Adds a fitted SHAP stage: its values are computed for the summary rows and the explained rows.
-    /// <paramref name="explainedOutput"/> names, for readers, what the values add up to (default <c>Score</c>).
+    /// <paramref name="explainedOutput"/> names, for readers, what the values add up to (default <c>Score</c>);
+    /// <paramref name="algorithm"/> names the algorithm when known.
     /// </summary>
-    public ExplanationReportBuilder AddShap(ExplanationTransformer stage, ShapColumns? columns = null, string? explainedOutput = null)
+    public ExplanationReportBuilder AddShap(ExplanationTransformer stage, ShapColumns? columns = null, string? explainedOutput = null, string? algorithm = null)
     {
-        _shap = (CheckExplains(stage), columns ?? new ShapColumns(), explainedOutput ?? "Score");
+        _shap = (CheckExplains(stage), columns ?? new ShapColumns(), explainedOutput ?? "Score", algorithm);
         _unavailable.Remove(ReportMethod.Shap);
         return this;
     }
@@ -233,6 +234,7 @@ public sealed class ExplanationReportBuilder
         var section = new ShapSection
         {
             Available = true,
+            Algorithm = shap.Algorithm,
             Output = shap.ExplainedOutput,
             FeatureNames = names,
             MeanAbs = meanAbs,

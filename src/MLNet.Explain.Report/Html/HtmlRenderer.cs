@@ -140,7 +140,8 @@ internal sealed class HtmlRenderer
         var shap = _report.Shap;
         if (shap.Available)
         {
-            Raw("<p class=\"lead\">").Text($"The average size of each feature's contribution to the model's {shap.Output}, over {shap.RowIndices.Count} rows.").Raw("</p>");
+            var algorithm = shap.Algorithm is { } name ? $" ({name} SHAP)" : "";
+            Raw("<p class=\"lead\">").Text($"The average size of each feature's contribution to the model's {shap.Output}, over {shap.RowIndices.Count} rows{algorithm}.").Raw("</p>");
             Chart(ReportCharts.ShapImportance, null);
             Raw("<details><summary>All features</summary>");
             Table(["Feature", "Mean |SHAP|"], shap.MeanAbs.Select(f => new[] { Cell(f.Name), Num(f.Value) }));
