@@ -66,6 +66,7 @@ internal sealed class SlotScoring : ITabularScoring
     }
 
     public IReadOnlyList<string> InputColumns { get; }
+    public bool ReadsModelInputs => false;
     public int OutputCount => _scorer.OutputCount;
 
     public (TabularInstance Instance, RowRandom Random, object Row) Read(RowBlock block, int row)
@@ -150,6 +151,7 @@ internal sealed class ColumnScoring : ITabularScoring
     }
 
     public IReadOnlyList<string> InputColumns { get; }
+    public bool ReadsModelInputs => true;
     public int OutputCount => _scorer.OutputCount;
 
     public (TabularInstance Instance, RowRandom Random, object Row) Read(RowBlock block, int row)
