@@ -47,7 +47,7 @@ internal abstract class ShapAlgorithm
     };
 }
 
-/// <summary>A SHAP method that explains one row at a time; rows run in parallel, each thread with its own scratch space.</summary>
+/// <summary>A SHAP method whose rows are independent; ranges of rows run in parallel, each thread with its own scratch space.</summary>
 internal abstract class RowShapAlgorithm<TScratch> : ShapAlgorithm where TScratch : class
 {
     /// <summary>Rows handed to one thread at a time: enough to amortize scheduling for cheap rows.</summary>
@@ -56,10 +56,10 @@ internal abstract class RowShapAlgorithm<TScratch> : ShapAlgorithm where TScratc
     protected abstract TScratch CreateScratch();
 
     /// <summary>
-    /// Explains one row. <paramref name="values"/> is the row's OutputCount x FeatureCount block (zeroed), and
-    /// <paramref name="explained"/> its OutputCount outputs.
+    /// Explains rows [<paramref name="from"/>, <paramref name="to"/>): each row's OutputCount x FeatureCount block of
+    /// <paramref name="values"/> (zeroed) and its OutputCount entries of <paramref name="explained"/>.
     /// </summary>
-    protected abstract void ExplainRow(ReadOnlySpan<float> features, int output, Span<double> values, Span<double> explained, TScratch scratch);
+    protected abstract void ExplainRange(IReadOnlyList<float[]> rows, int from, int to, int[] outputs, double[] values, double[] explained, TScratch scratch);
 
     public sealed override void Explain(IReadOnlyList<float[]> rows, int[] outputs, double[] values, double[] explained)
     {
@@ -70,8 +70,7 @@ internal abstract class RowShapAlgorithm<TScratch> : ShapAlgorithm where TScratc
         Array.Clear(values, 0, rows.Count * width);
         Parallel.ForEach(Partitioner.Create(0, rows.Count, RowsPerTask), CreateScratch, (range, _, scratch) =>
         {
-            for (int r = range.Item1; r < range.Item2; r++)
-                ExplainRow(rows[r], outputs[r], values.AsSpan(r * width, width), explained.AsSpan(r * OutputCount, OutputCount), scratch);
+            ExplainRange(rows, range.Item1, range.Item2, outputs, values, explained, scratch);
             return scratch;
         }, _ => { });
     }
