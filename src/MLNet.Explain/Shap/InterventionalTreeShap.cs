@@ -47,6 +47,7 @@ internal sealed class InterventionalTreeShap : RowShapAlgorithm<InterventionalTr
     public override IReadOnlyList<double> BaseValues { get; }
 
     protected override int RowsPerTask => 4;
+    public override int BlockSize => 256;
 
     public const string Name = "TreeShap.Interventional";
     protected override string SavedName => Name;

@@ -18,6 +18,9 @@ internal abstract class ShapAlgorithm
     /// <summary>The expected output over the background or cover data, per output (φ₀).</summary>
     public abstract IReadOnlyList<double> BaseValues { get; }
 
+    /// <summary>Rows worth explaining together when streaming: many for cheap exact methods, few for Kernel SHAP.</summary>
+    public virtual int BlockSize => 2048;
+
     /// <summary>
     /// Explains <paramref name="rows"/>: for row r and each output k it explains (all outputs when
     /// <c>outputs[r] &lt; 0</c>, else output <c>outputs[r]</c> only), writes the Shapley values to
@@ -43,8 +46,46 @@ internal abstract class ShapAlgorithm
     {
         PathDependentTreeShap.Name => PathDependentTreeShap.Load(reader, parts),
         InterventionalTreeShap.Name => InterventionalTreeShap.Load(reader, parts),
+        LinearShap.Name => LinearShap.Load(reader, parts),
+        KernelShap.Name => KernelShap.Load(reader, parts),
+        AffineShap.Name => AffineShap.Load(reader, parts),
         var name => throw new InvalidDataException($"The saved SHAP stage uses algorithm '{name}', which this version of MLNet.Explain does not know."),
     };
+}
+
+/// <summary>
+/// The values of <c>scale · output + offset</c> from those of the output: values times the scale, the base value
+/// mapped like the output. Explains logit(probability) of a Platt-calibrated binary classifier from its margin's values.
+/// </summary>
+internal sealed class AffineShap(ShapAlgorithm inner, double scale, double offset) : ShapAlgorithm
+{
+    public const string Name = "Affine";
+
+    public override int FeatureCount => inner.FeatureCount;
+    public override int OutputCount => inner.OutputCount;
+    public override IReadOnlyList<double> BaseValues { get; } = inner.BaseValues.Select(b => scale * b + offset).ToArray();
+    protected override string SavedName => Name;
+    public override int BlockSize => inner.BlockSize;
+
+    public override void Explain(IReadOnlyList<float[]> rows, int[] outputs, double[] values, double[] explained)
+    {
+        inner.Explain(rows, outputs, values, explained);
+        for (int i = 0; i < rows.Count * OutputCount * FeatureCount; i++) values[i] *= scale;
+        for (int i = 0; i < rows.Count * OutputCount; i++) explained[i] = scale * explained[i] + offset;
+    }
+
+    protected override void SaveCore(BinaryWriter writer)
+    {
+        writer.Write(scale);
+        writer.Write(offset);
+        inner.Save(writer);
+    }
+
+    public static AffineShap Load(BinaryReader reader, ModelParts parts)
+    {
+        double scale = reader.ReadDouble(), offset = reader.ReadDouble();
+        return new AffineShap(LoadSaved(reader, parts), scale, offset);
+    }
 }
 
 /// <summary>A SHAP method whose rows are independent; ranges of rows run in parallel, each thread with its own scratch space.</summary>
