@@ -1,16 +1,35 @@
-// Benchmarks, one entry per method: dotnet run -c Release --project bench/MLNet.Explain.Bench -- <name> [args]
-// Each entry prints its results (machine, date, the anchor measured in the same run) for docs/benchmarks.md.
 using MLNet.Explain.Bench;
 
-var entries = new Dictionary<string, Action<string[]>>(StringComparer.OrdinalIgnoreCase)
+// Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
+//        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
+//        MLNet.Explain.Bench lime [trees] [leaves] [rows]
+//        MLNet.Explain.Bench pfi [runs]
+//        MLNet.Explain.Bench report [runs] [trees] [leaves]
+//        MLNet.Explain.Bench shap
+switch (args.FirstOrDefault())
 {
-    ["shap"] = ShapBench.Run,
-};
-
-if (args.Length == 0 || !entries.TryGetValue(args[0], out var entry))
-{
-    Console.Error.WriteLine($"usage: MLNet.Explain.Bench <{string.Join("|", entries.Keys)}> [args]");
-    return 2;
+    case "gradients":
+        GradientBenchmarks.BackwardOverForward(args[1], args.Length > 2 ? int.Parse(args[2]) : 16, args.Length > 3 ? int.Parse(args[3]) : 5);
+        break;
+    case "throughput":
+        GradientBenchmarks.ForwardThroughput(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
+        break;
+    case "saliency":
+        SaliencyBench.Run(args[1..]);
+        break;
+    case "lime":
+        LimeBenchmark.Run(args[1..]);
+        break;
+    case "pfi":
+        PermutationImportanceBenchmark.Run(args.Length > 1 ? int.Parse(args[1]) : 3);
+        break;
+    case "report":
+        ReportBenchmark.Run(args[1..]);
+        break;
+    case "shap":
+        ShapBench.Run(args[1..]);
+        break;
+    default:
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap");
+        break;
 }
-entry(args[1..]);
-return 0;

@@ -15,7 +15,7 @@ internal static class ShapBench
     public static void Run(string[] args)
     {
         Console.WriteLine($"# SHAP benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        Console.WriteLine($"machine: {BenchHarness.Machine()}; load average at start {BenchHarness.LoadAverage()}");
+        Console.WriteLine($"machine: {BenchHarness.MachineDescription()}; load average at start {Machine.LoadAverage()}");
         var ml = new MLContext(seed: 1);
         var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(SyntheticRows(new Random(1))));
         var predictor = ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 100, numberOfLeaves: 20).Fit(data);
@@ -32,7 +32,7 @@ internal static class ShapBench
         Report("CalculateFeatureContribution", contributions);
         Report("TreeSHAP (path-dependent, exact)", treeShap);
         Console.WriteLine($"TreeSHAP / FCC: {contributions.WallSeconds / treeShap.WallSeconds:0.00}x wall-clock, {contributions.CpuSeconds / treeShap.CpuSeconds:0.00}x per CPU second");
-        Console.WriteLine($"load average at end {BenchHarness.LoadAverage()}");
+        Console.WriteLine($"load average at end {Machine.LoadAverage()}");
     }
 
     private static void Report(string name, Timing timing)

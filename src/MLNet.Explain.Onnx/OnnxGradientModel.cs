@@ -62,6 +62,14 @@ public sealed class OnnxGradientModel
 
     internal static OnnxGradientModel FromProto(ModelProto model) => new(model.Clone());
 
+    /// <summary>The forward model after normalization (opset upgrade, static batch) without any backward nodes: the baseline of benchmarks.</summary>
+    internal byte[] NormalizedForwardModel(int batchSize)
+    {
+        var model = _model.Clone();
+        GraphNormalizer.Normalize(model, batchSize, new Dictionary<string, long>());
+        return Google.Protobuf.MessageExtensions.ToByteArray(model);
+    }
+
     /// <summary>Builds the forward+backward graph. Fails before anything runs when an operator on the gradient path has no rule.</summary>
     public GradientGraph BuildGraph(GradientGraphOptions options) => GradientGraphBuilder.Build(_model, options);
 

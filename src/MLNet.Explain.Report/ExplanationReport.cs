@@ -1,4 +1,7 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using Microsoft.ML;
+using MLNet.Explain.Shap;
 
 namespace MLNet.Explain.Report;
 
@@ -21,6 +24,62 @@ public sealed class ExplanationReport
     }
 
     public ReportDocument Document { get; }
+
+    /// <summary>
+    /// Fits the explanation stages with defaults suited to a report and builds it: SHAP (the exact algorithm the model
+    /// allows; <paramref name="background"/> defines "absent" features) and LIME (its sampling statistics come from
+    /// <paramref name="background"/>) on <paramref name="model"/>, explaining <paramref name="data"/>. When
+    /// <paramref name="background"/> is null, <paramref name="data"/> serves as background. A method that cannot explain
+    /// this model is shown as unavailable with the reason. For control over each stage, fit them yourself and use
+    /// <see cref="ExplanationReportBuilder"/>.
+    /// </summary>
+    public static ExplanationReport Create(MLContext mlContext, ITransformer model, IDataView data, ReportOptions options,
+        IDataView? background = null, IProgress<ReportProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        var builder = new ExplanationReportBuilder(mlContext, model, data, options);
+        var reference = background ?? data;
+        builder.MarkUnavailable(ReportMethod.PermutationImportance, "Permutation importance is not part of this build of MLNet.Explain.");
+
+        progress?.Report(new ReportProgress("Fitting SHAP", 0));
+        if (TryFit(() => mlContext.Explain().Shap(new ShapOptions { BackgroundData = background }).Fit(model, data), out var shap, out var shapError))
+            builder.AddShap(shap, explainedOutput: shap.ExplainedOutput, algorithm: shap.Algorithm.ToString());
+        else
+            builder.MarkUnavailable(ReportMethod.Shap, $"SHAP cannot explain this model: {shapError}");
+        cancellationToken.ThrowIfCancellationRequested();
+
+        progress?.Report(new ReportProgress("Fitting LIME", 0));
+        if (TryFit(() => mlContext.Explain().Lime().Fit(model, reference), out var lime, out var limeError))
+            builder.AddLime(lime, target: LimeTarget(ModelParts.Of(model, data.Schema).Kind));
+        else
+            builder.MarkUnavailable(ReportMethod.Lime, $"LIME cannot explain this model: {limeError}");
+
+        return builder.Build(progress, cancellationToken);
+    }
+
+    private static bool TryFit<T>(Func<T> fit, [NotNullWhen(true)] out T? stage, [NotNullWhen(false)] out string? error) where T : class
+    {
+        try
+        {
+            stage = fit();
+            error = null;
+            return true;
+        }
+        catch (Exception e) when (e is NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            stage = null;
+            error = e.Message;
+            return false;
+        }
+    }
+
+    private static string LimeTarget(PredictionKind kind) => kind switch
+    {
+        PredictionKind.BinaryClassification or PredictionKind.MulticlassClassification =>
+            "the probability of each row's predicted class (the margin for a binary model without calibrator); "
+            + "with LIME's default quartile discretization, a weight is the effect of the feature lying in the row's quartile bin rather than elsewhere",
+        _ => "the model's score; with LIME's default quartile discretization, a weight is the effect of the feature lying in the row's quartile bin rather than elsewhere",
+    };
 
     /// <summary>The charts, each with its SVG and its file name relative to the output folder.</summary>
     public IReadOnlyList<RenderedChart> Charts { get; }

@@ -17,8 +17,8 @@ public sealed class ExplanationReportBuilder
     private readonly IDataView _data;
     private readonly ReportOptions _options;
     private ImportanceSection? _importance;
-    private (ITransformer Stage, ShapColumns Columns, string ExplainedOutput)? _shap;
-    private (ITransformer Stage, LimeColumns Columns)? _lime;
+    private (ITransformer Stage, ShapColumns Columns, string ExplainedOutput, string? Algorithm)? _shap;
+    private (ITransformer Stage, LimeColumns Columns, string Target)? _lime;
     private readonly Dictionary<ReportMethod, string> _unavailable = [];
 
     public ExplanationReportBuilder(MLContext mlContext, ITransformer model, IDataView data, ReportOptions options)
@@ -48,19 +48,23 @@ public sealed class ExplanationReportBuilder
 
     /// <summary>
     /// Adds a fitted SHAP stage: its values are computed for the summary rows and the explained rows.
-    /// <paramref name="explainedOutput"/> names, for readers, what the values add up to (default <c>Score</c>).
+    /// <paramref name="explainedOutput"/> names, for readers, what the values add up to (default <c>Score</c>);
+    /// <paramref name="algorithm"/> names the algorithm when known.
     /// </summary>
-    public ExplanationReportBuilder AddShap(ExplanationTransformer stage, ShapColumns? columns = null, string? explainedOutput = null)
+    public ExplanationReportBuilder AddShap(ExplanationTransformer stage, ShapColumns? columns = null, string? explainedOutput = null, string? algorithm = null)
     {
-        _shap = (CheckExplains(stage), columns ?? new ShapColumns(), explainedOutput ?? "Score");
+        _shap = (CheckExplains(stage), columns ?? new ShapColumns(), explainedOutput ?? "Score", algorithm);
         _unavailable.Remove(ReportMethod.Shap);
         return this;
     }
 
-    /// <summary>Adds a fitted LIME stage: it explains the report's chosen rows.</summary>
-    public ExplanationReportBuilder AddLime(ExplanationTransformer stage, LimeColumns? columns = null)
+    /// <summary>
+    /// Adds a fitted LIME stage: it explains the report's chosen rows. <paramref name="target"/> says, for readers, what
+    /// the surrogates approximate.
+    /// </summary>
+    public ExplanationReportBuilder AddLime(ExplanationTransformer stage, LimeColumns? columns = null, string? target = null)
     {
-        _lime = (CheckExplains(stage), columns ?? new LimeColumns());
+        _lime = (CheckExplains(stage), columns ?? new LimeColumns(), target ?? "the model output the LIME stage explains");
         _unavailable.Remove(ReportMethod.Lime);
         return this;
     }
@@ -230,6 +234,7 @@ public sealed class ExplanationReportBuilder
         var section = new ShapSection
         {
             Available = true,
+            Algorithm = shap.Algorithm,
             Output = shap.ExplainedOutput,
             FeatureNames = names,
             MeanAbs = meanAbs,
@@ -279,7 +284,7 @@ public sealed class ExplanationReportBuilder
             MeanScore: scores.Count == 0 ? double.NaN : scores.Average(),
             MinScore: scores.Count == 0 ? double.NaN : scores.Min(),
             LowFidelityRows: rows.Where(r => !(r.Score >= _options.LimeFidelityThreshold)).Select(r => r.Position).ToList());
-        return new LimeResult(new LimeSection { Available = true, Target = "the model output the LIME stage was configured to explain" }, byRow, fidelity);
+        return new LimeResult(new LimeSection { Available = true, Target = lime.Target }, byRow, fidelity);
     }
 
     /// <summary>Most important features first, so that with many slots the correlations cover the ones that matter.</summary>

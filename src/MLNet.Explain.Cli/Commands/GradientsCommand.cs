@@ -40,7 +40,9 @@ internal static class GradientsCommand
         command.SetAction(parse => Execute(
             parse.GetValue(model)!, parse.GetValue(input)!, parse.GetValue(outputName), parse.GetValue(target), parse.GetValue(targetIndex), parse.GetValue(wrt),
             parse.GetValue(batch), parse.GetValue(device)!, parse.GetValue(fallback), parse.GetValue(reluMode), parse.GetValue(saveGraph), parse.GetValue(output)!));
-        return command;
+        return command.WithExamples(
+            "mlnet-explain gradients --model resnet18.onnx --input images.npy --target-index 281 --out gradients.npy",
+            "mlnet-explain gradients --model model.onnx --input rows.npy --target targets.npy --wrt conv1_out --device cuda --allow-cpu-fallback --out gradcam.npy");
     }
 
     private static int Execute(FileInfo modelFile, FileInfo inputFile, string? outputName, FileInfo? targetFile, long? targetIndex, string? wrt,

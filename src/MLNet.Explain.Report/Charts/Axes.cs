@@ -36,5 +36,5 @@ internal static class Axes
 
     /// <summary>Room for the longest of <paramref name="labels"/> (cut at <paramref name="maxChars"/>) at 12 px.</summary>
     public static double LabelWidth(IEnumerable<string> labels, int maxChars = 36)
-        => Math.Clamp(labels.Select(l => Math.Min(l.Length, maxChars)).DefaultIfEmpty(8).Max() * 6.6 + 16, 80, 260);
+        => Math.Clamp(labels.Select(l => Math.Min(l.Length, maxChars)).DefaultIfEmpty(8).Max() * 7.2 + 16, 80, 310);
 }

@@ -56,17 +56,20 @@ internal static class Beeswarm
 
     /// <summary>
     /// Vertical offsets that pile dots sharing a pixel bin alternately above and below the centre line, so the
-    /// band's thickness shows how many rows have that SHAP value.
+    /// band's thickness shows how many rows have that SHAP value. The spacing shrinks (down to a third of a dot) so
+    /// that the most crowded bin just fills the band; beyond that, piles are cut at the band's edge.
     /// </summary>
     internal static double[] PileOffsets(double[] xs, double maxOffset)
     {
+        static long Bin(double x) => (long)Math.Floor(x / (Radius * 1.6));
+        var crowd = xs.Where(double.IsFinite).GroupBy(Bin).Select(g => g.Count()).DefaultIfEmpty(1).Max();
+        double step = Math.Clamp(maxOffset / Math.Max(1, crowd / 2), Radius * 0.3, Radius * 0.9);
         var offsets = new double[xs.Length];
         var counts = new Dictionary<long, int>();
-        double step = Radius * 0.9;
         for (int i = 0; i < xs.Length; i++)
         {
             if (!double.IsFinite(xs[i])) continue;
-            long bin = (long)Math.Floor(xs[i] / (Radius * 1.6));
+            long bin = Bin(xs[i]);
             int k = counts.TryGetValue(bin, out var c) ? c : 0;
             counts[bin] = k + 1;
             double level = (k + 1) / 2 * step;

@@ -67,7 +67,8 @@ internal static class ReportCharts
             }
             if (row.Lime is { } rowLime)
             {
-                string title = $"Row {row.Index}: LIME weights (fidelity {Markup.Number(rowLime.Score)})";
+                string explained = rowLime.Class is { } explainedClass ? $" for class {explainedClass}" : "";
+                string title = $"Row {row.Index}: LIME weights{explained} (fidelity {Markup.Number(rowLime.Score)})";
                 Add(RowLime(row.Index), title, BarChart.Render(title,
                     rowLime.Weights.Take(options.WaterfallFeatures).Select(w => new Bar(w.Name, w.Value, Palette.BySign(w.Value))).ToList(),
                     "Weight in the local linear surrogate"));

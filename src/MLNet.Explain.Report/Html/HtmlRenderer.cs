@@ -140,7 +140,8 @@ internal sealed class HtmlRenderer
         var shap = _report.Shap;
         if (shap.Available)
         {
-            Raw("<p class=\"lead\">").Text($"The average size of each feature's contribution to the model's {shap.Output}, over {shap.RowIndices.Count} rows.").Raw("</p>");
+            var algorithm = shap.Algorithm is { } name ? $" ({name} SHAP)" : "";
+            Raw("<p class=\"lead\">").Text($"The average size of each feature's contribution to the model's {shap.Output}, over {shap.RowIndices.Count} rows{algorithm}.").Raw("</p>");
             Chart(ReportCharts.ShapImportance, null);
             Raw("<details><summary>All features</summary>");
             Table(["Feature", "Mean |SHAP|"], shap.MeanAbs.Select(f => new[] { Cell(f.Name), Num(f.Value) }));
@@ -185,6 +186,8 @@ internal sealed class HtmlRenderer
         Raw("<p class=\"lead\">").Text(
             "Why the model predicted what it did for individual rows. The SHAP waterfall starts from the average output E[f(X)] and adds each feature's contribution until it reaches this row's output f(x). "
             + "LIME fits a simple linear model around the row; its weights are trustworthy only when its fidelity score is high.").Raw("</p>");
+        if (_report.Lime is { Available: true, Target: { } target })
+            Raw("<p class=\"lead\">").Text($"LIME explains {target}.").Raw("</p>");
         foreach (var row in _report.Rows)
         {
             Raw("<div class=\"row\">");

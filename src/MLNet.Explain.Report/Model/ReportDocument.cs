@@ -111,6 +111,9 @@ public sealed record ShapSection
     public required bool Available { get; init; }
     public string? Reason { get; init; }
 
+    /// <summary>The SHAP algorithm that computed the values (e.g. <c>Tree</c>), when the stage says.</summary>
+    public string? Algorithm { get; init; }
+
     /// <summary>What base value + Σ values add up to, in words (e.g. <c>Score</c>, or <c>log(Score)</c> for Tweedie regression).</summary>
     public string? Output { get; init; }
 

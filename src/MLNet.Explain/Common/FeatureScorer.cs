@@ -54,15 +54,25 @@ public sealed class FeatureScorer
             throw new ArgumentException($"Expected room for {rows * OutputCount} outputs, got {outputs.Length}.", nameof(outputs));
 
         var scored = _parts.Predictor.Transform(new FeatureMatrixDataView(_schema, features));
-        var column = scored.Schema[_outputColumn];
+        ReadOutputs(scored, _outputColumn, outputs, OutputCount, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Reads a float or float-vector output column (e.g. <c>Score</c>) of every row of <paramref name="scored"/> into
+    /// <paramref name="outputs"/> (rows x <paramref name="outputCount"/>).
+    /// </summary>
+    internal static void ReadOutputs(IDataView scored, string columnName, Span<float> outputs, int outputCount, CancellationToken cancellation)
+    {
+        var column = scored.Schema[columnName];
         using var cursor = scored.GetRowCursor([column]);
         int row = 0;
-        if (OutputCount == 1 && column.Type is not VectorDataViewType)
+        if (outputCount == 1 && column.Type is not VectorDataViewType)
         {
             var getter = cursor.GetGetter<float>(column);
             float value = 0;
             while (cursor.MoveNext())
             {
+                if ((row & 1023) == 0) cancellation.ThrowIfCancellationRequested();
                 getter(ref value);
                 outputs[row++] = value;
             }
@@ -73,8 +83,9 @@ public sealed class FeatureScorer
             VBuffer<float> value = default;
             while (cursor.MoveNext())
             {
+                if ((row & 1023) == 0) cancellation.ThrowIfCancellationRequested();
                 getter(ref value);
-                value.CopyTo(outputs.Slice(row++ * OutputCount, OutputCount));
+                value.CopyTo(outputs.Slice(row++ * outputCount, outputCount));
             }
         }
     }

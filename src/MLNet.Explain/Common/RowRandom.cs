@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -59,6 +60,7 @@ public sealed class RowRandom
     public static int SeedOf(MLContext context, int? optionsSeed)
         => optionsSeed ?? ((IHostEnvironment)context).Register(nameof(RowRandom)).Rand.Next();
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ulong NextUInt64()
     {
         ulong result = ulong.RotateLeft(_s1 * 5, 7) * 9;
@@ -73,9 +75,11 @@ public sealed class RowRandom
     }
 
     /// <summary>Uniform in [0, 1), 53 random bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
     /// <summary>Uniform in the open interval (0, 1): safe to feed to an inverse CDF.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double NextOpenDouble() => ((NextUInt64() >> 11) + 0.5) * (1.0 / (1UL << 53));
 
     /// <summary>Uniform integer in [0, <paramref name="maxExclusive"/>), without modulo bias.</summary>
@@ -95,12 +99,20 @@ public sealed class RowRandom
     public double NextGaussian() => Normal.Quantile(NextOpenDouble());
 
     /// <summary>An index drawn with probabilities proportional to the cumulative table <paramref name="cumulative"/> (last entry = total).</summary>
-    public int NextIndex(ReadOnlySpan<double> cumulative)
+    public int NextIndex(ReadOnlySpan<double> cumulative) => NextIndex(cumulative, out _);
+
+    /// <summary>
+    /// <see cref="NextIndex(ReadOnlySpan{double})"/> that also returns where the draw fell inside the chosen entry,
+    /// uniform in [0, 1) and independent of the index: a second draw for free (e.g. a position inside a chosen bin).
+    /// </summary>
+    public int NextIndex(ReadOnlySpan<double> cumulative, out double within)
     {
         double target = NextDouble() * cumulative[^1];
         int index = 0;
         while (index < cumulative.Length - 1 && cumulative[index] <= target)
             index++;
+        double lower = index == 0 ? 0 : cumulative[index - 1];
+        within = Math.Clamp((target - lower) / (cumulative[index] - lower), 0, 1);
         return index;
     }
 

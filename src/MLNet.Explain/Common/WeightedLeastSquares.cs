@@ -1,4 +1,5 @@
-using System.Numerics;
+using System.Buffers;
+using System.Numerics.Tensors;
 
 namespace MLNet.Explain;
 
@@ -80,58 +81,58 @@ public sealed class WeightedLeastSquares
         }
         if (weightSum <= 0) throw new ArgumentException("The weights sum to zero; at least one row needs a positive weight.", nameof(weights));
 
-        var columnMeans = new double[columnCount];
-        var columnSquares = new double[columnCount];
-        double targetMean = 0;
-        for (int i = 0; i < rows; i++)
+        // Column-major copies (centered, and centered times weight) turn every Gram entry into one long dot product.
+        var pool = ArrayPool<double>.Shared;
+        var columns = pool.Rent(rows * columnCount);
+        var weighted = pool.Rent(rows * columnCount);
+        try
         {
-            double w = weights[i];
-            targetMean += w * targets[i];
-            var row = design.Slice(i * columnCount, columnCount);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < columnCount; j++)
+                    columns[j * rows + i] = design[i * columnCount + j];
+
+            var columnMeans = new double[columnCount];
+            var columnSquares = new double[columnCount];
             for (int j = 0; j < columnCount; j++)
             {
-                columnMeans[j] += w * row[j];
-                columnSquares[j] += w * row[j] * row[j];
+                var column = columns.AsSpan(j * rows, rows);
+                var weightedColumn = weighted.AsSpan(j * rows, rows);
+                TensorPrimitives.Multiply(column, weights, weightedColumn);
+                columnMeans[j] = TensorPrimitives.Sum<double>(weightedColumn) / weightSum;
+                columnSquares[j] = TensorPrimitives.Dot<double>(weightedColumn, column);
+                if (!double.IsFinite(columnMeans[j]) || !double.IsFinite(columnSquares[j]))
+                    throw new ArgumentException($"Design column {j} holds a value that is not finite.", nameof(design));
+                if (fitIntercept)
+                {
+                    TensorPrimitives.Subtract(column, columnMeans[j], column);
+                    TensorPrimitives.Multiply(column, weights, weightedColumn);
+                }
             }
-        }
-        targetMean /= weightSum;
-        for (int j = 0; j < columnCount; j++)
-        {
-            columnMeans[j] /= weightSum;
-            if (!double.IsFinite(columnMeans[j]))
-                throw new ArgumentException($"Design column {j} holds a value that is not finite.", nameof(design));
-        }
 
-        var center = fitIntercept ? columnMeans : new double[columnCount];
-        double targetCenter = fitIntercept ? targetMean : 0;
-        var gram = new double[columnCount * columnCount];
-        var cross = new double[columnCount];
-        var centered = new double[columnCount];
-        double targetSquares = 0, totalSquares = 0;
-        for (int i = 0; i < rows; i++)
-        {
-            double w = weights[i];
-            if (w == 0) continue;
-            var row = design.Slice(i * columnCount, columnCount);
-            for (int j = 0; j < columnCount; j++)
-                centered[j] = row[j] - center[j];
-            double y = targets[i] - targetCenter;
-            targetSquares += w * y * y;
-            double deviation = targets[i] - targetMean;
-            totalSquares += w * deviation * deviation;
+            double targetMean = TensorPrimitives.Dot(targets, weights) / weightSum;
+            var centeredTargets = new double[rows];
+            TensorPrimitives.Subtract(targets, fitIntercept ? targetMean : 0, centeredTargets);
+            var weightedTargets = new double[rows];
+            TensorPrimitives.Multiply(centeredTargets, weights, weightedTargets);
+            double targetSquares = TensorPrimitives.Dot<double>(weightedTargets, centeredTargets);
+            double totalSquares = fitIntercept ? targetSquares : targetSquares - weightSum * targetMean * targetMean;
+
+            var gram = new double[columnCount * columnCount];
+            var cross = new double[columnCount];
             for (int j = 0; j < columnCount; j++)
             {
-                double wx = w * centered[j];
-                if (wx == 0) continue;
-                cross[j] += wx * y;
-                AddScaled(gram.AsSpan(j * columnCount + j, columnCount - j), centered.AsSpan(j), wx);
+                var weightedColumn = weighted.AsSpan(j * rows, rows);
+                cross[j] = TensorPrimitives.Dot<double>(weightedColumn, centeredTargets);
+                for (int k = j; k < columnCount; k++)
+                    gram[j * columnCount + k] = gram[k * columnCount + j] = TensorPrimitives.Dot<double>(weightedColumn, columns.AsSpan(k * rows, rows));
             }
+            return new WeightedLeastSquares(columnCount, fitIntercept, gram, cross, columnMeans, columnSquares, targetMean, targetSquares, Math.Max(totalSquares, 0));
         }
-        for (int j = 0; j < columnCount; j++)
-            for (int k = 0; k < j; k++)
-                gram[j * columnCount + k] = gram[k * columnCount + j];
-
-        return new WeightedLeastSquares(columnCount, fitIntercept, gram, cross, columnMeans, columnSquares, targetMean, targetSquares, totalSquares);
+        finally
+        {
+            pool.Return(columns);
+            pool.Return(weighted);
+        }
     }
 
     /// <summary>Fits every column with ridge penalty <paramref name="alpha"/>.</summary>
@@ -183,19 +184,6 @@ public sealed class WeightedLeastSquares
         }
         double rSquared = _totalSquares > 0 ? 1 - residualSquares / _totalSquares : residualSquares == 0 ? 1 : 0;
         return new WeightedRegression(coefficients, intercept, rSquared);
-    }
-
-    private static void AddScaled(Span<double> destination, ReadOnlySpan<double> source, double scale)
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
-        {
-            var factor = new Vector<double>(scale);
-            for (; i <= destination.Length - Vector<double>.Count; i += Vector<double>.Count)
-                (new Vector<double>(destination[i..]) + factor * new Vector<double>(source[i..])).CopyTo(destination[i..]);
-        }
-        for (; i < destination.Length; i++)
-            destination[i] += scale * source[i];
     }
 }
 

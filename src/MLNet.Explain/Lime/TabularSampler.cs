@@ -24,6 +24,9 @@ internal sealed record TabularInstance(double[] Values, int[] Bins, int[] Catego
 internal sealed class TabularSampler
 {
     private readonly LimeState _state;
+    private readonly LimeFeatureKind[] _kinds;
+    private readonly double[] _means;
+    private readonly double[] _stds;
     private readonly double[][] _cumulative;
     private readonly TruncatedInterval[][] _bins;
     private readonly Dictionary<string, int>[] _categoryIndex;
@@ -32,6 +35,9 @@ internal sealed class TabularSampler
     {
         _state = state;
         var features = state.Features;
+        _kinds = features.Select(f => f.Kind).ToArray();
+        _means = features.Select(f => f.Mean).ToArray();
+        _stds = features.Select(f => f.Std).ToArray();
         _cumulative = features.Select(f => Cumulative(f.Kind == LimeFeatureKind.Continuous ? f.Bins.Select(b => b.Frequency) : f.CategoryFrequencies)).ToArray();
         _bins = features.Select(f => f.Bins.Select(b => Normal.TruncatedRange(b.Mean, b.Std, b.Min, b.Max)).ToArray()).ToArray();
         _categoryIndex = features.Select(f => f.Categories.Select((c, i) => (Key: TrainingStatistics.KeyOf(c), i))
@@ -61,13 +67,12 @@ internal sealed class TabularSampler
     public void Sample(TabularInstance instance, RowRandom random, Span<double> design, Span<double> values, Span<double> weights)
     {
         int p = FeatureCount, n = weights.Length;
-        var features = _state.Features;
+        bool discretize = _state.Discretize, aroundInstance = _state.SampleAroundInstance;
         var origin = design[..p];
         for (int j = 0; j < p; j++)
         {
-            var feature = features[j];
-            bool continuous = feature.Kind == LimeFeatureKind.Continuous;
-            origin[j] = continuous && !_state.Discretize ? (instance.Values[j] - feature.Mean) / feature.Std : 1;
+            bool continuous = _kinds[j] == LimeFeatureKind.Continuous;
+            origin[j] = continuous && !discretize ? (instance.Values[j] - _means[j]) / _stds[j] : 1;
             values[j] = continuous ? instance.Values[j] : instance.Categories[j];
         }
         weights[0] = 1;
@@ -80,29 +85,29 @@ internal sealed class TabularSampler
             double distanceSquared = 0;
             for (int j = 0; j < p; j++)
             {
-                var feature = features[j];
-                if (feature.Kind == LimeFeatureKind.Group && random.NextDouble() < 0.5)
+                var kind = _kinds[j];
+                if (kind == LimeFeatureKind.Group && random.NextDouble() < 0.5)
                 {
                     drawn[j] = -1;
                     row[j] = 1;
                 }
-                else if (feature.Kind != LimeFeatureKind.Continuous)
+                else if (kind != LimeFeatureKind.Continuous)
                 {
                     int category = random.NextIndex(_cumulative[j]);
                     drawn[j] = category;
                     row[j] = category == instance.Categories[j] ? 1 : 0;
                 }
-                else if (_state.Discretize)
+                else if (discretize)
                 {
-                    int bin = random.NextIndex(_cumulative[j]);
-                    drawn[j] = Normal.TruncatedDraw(_bins[j][bin], random.NextOpenDouble());
+                    int bin = random.NextIndex(_cumulative[j], out double within);
+                    drawn[j] = Normal.TruncatedDraw(_bins[j][bin], within);
                     row[j] = bin == instance.Bins[j] ? 1 : 0;
                 }
                 else
                 {
                     double z = random.NextGaussian();
-                    drawn[j] = z * feature.Std + (_state.SampleAroundInstance ? instance.Values[j] : feature.Mean);
-                    row[j] = (drawn[j] - feature.Mean) / feature.Std;
+                    drawn[j] = z * _stds[j] + (aroundInstance ? instance.Values[j] : _means[j]);
+                    row[j] = (drawn[j] - _means[j]) / _stds[j];
                 }
                 double difference = row[j] - origin[j];
                 distanceSquared += difference * difference;

@@ -83,5 +83,18 @@ public sealed class RowRandomTests
         Assert.AreEqual(10_000, counts[0], 500);
         Assert.AreEqual(60_000, counts[2], 800);
         Assert.AreEqual(30_000, counts[3], 700);
+
+        // The position inside the drawn entry is uniform whatever the entry.
+        var sums = new double[4];
+        Array.Clear(counts);
+        for (int i = 0; i < 100_000; i++)
+        {
+            int index = random.NextIndex(cumulative, out double within);
+            Assert.IsTrue(within is >= 0 and <= 1);
+            counts[index]++;
+            sums[index] += within;
+        }
+        foreach (int index in new[] { 0, 2, 3 })
+            Assert.AreEqual(0.5, sums[index] / counts[index], 0.01, $"mean position inside entry {index}");
     }
 }

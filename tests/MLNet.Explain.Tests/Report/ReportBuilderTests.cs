@@ -226,4 +226,69 @@ public sealed class ReportBuilderTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [TestMethod]
+    public void CreateExplainsFastTreeWithExactTreeShapAndLime()
+    {
+        var ml = new MLContext(seed: 1);
+        var (data, model, _) = TestData.BreastCancerFastTree(ml);
+        var report = ExplanationReport.Create(ml, model, data, new ReportOptions { LabelColumn = "Malignant", Rows = [0, 5, 17] }).Document;
+
+        Assert.IsTrue(report.Shap.Available, report.Shap.Reason);
+        Assert.AreEqual("Tree", report.Shap.Algorithm);
+        Assert.AreEqual(569, report.Quality.ShapAdditivity!.RowsChecked);
+        Assert.AreEqual(0, report.Quality.ShapAdditivity.Violations, "TreeSHAP is exact");
+        var scores = model.Transform(data).GetColumn<float>("Score").ToList();
+        foreach (var row in report.Rows)
+        {
+            Assert.AreEqual(scores[(int)row.Index], row.Shap!.Output, 1e-4, "the explained output is FastTree's raw score");
+            Assert.IsTrue(row.Lime!.Weights.Count is > 0 and <= 10, "LIME keeps at most 10 features by default");
+            Assert.IsTrue(row.Lime.Score is > 0 and <= 1, $"fidelity {row.Lime.Score}");
+            Assert.IsNotNull(row.Lime.Class, "LIME names the explained class of a classifier");
+        }
+        Assert.IsTrue(report.Lime.Available);
+        Assert.IsFalse(report.PermutationImportance.Available);
+        StringAssert.Contains(report.PermutationImportance.Reason, "not part of this build");
+    }
+
+    [TestMethod]
+    public void RegressionReportsHaveRegressionMetricsAndExactShap()
+    {
+        var ml = new MLContext(seed: 1);
+        var (data, features, label) = TestData.Load(ml, "diabetes.csv", DataKind.Single);
+        var model = ml.Transforms.Concatenate("Features", features)
+            .Append(ml.Regression.Trainers.FastTree(labelColumnName: label, numberOfTrees: 30, numberOfLeaves: 8)).Fit(data);
+        var report = ExplanationReport.Create(ml, model, data, new ReportOptions { LabelColumn = label, Rows = [2] }).Document;
+
+        Assert.AreEqual("regression", report.Model.Task);
+        var expected = ml.Regression.Evaluate(model.Transform(data), label);
+        Assert.AreEqual(expected.RSquared, report.Metrics.Values.Single(m => m.Name == "RSquared").Value, 1e-12);
+        Assert.AreEqual(0, report.Data.LabelCounts.Count, "no label counts for a continuous label");
+        Assert.AreEqual(0, report.Quality.ShapAdditivity!.Violations);
+        Assert.IsNull(report.Rows.Single().Prediction.Probability);
+        Assert.IsNull(report.Rows.Single().Lime!.Class, "regression LIME explains the score, no class");
+    }
+
+    [TestMethod]
+    public void MulticlassReportsNameTheClasses()
+    {
+        var ml = new MLContext(seed: 1);
+        var (data, features, label) = TestData.Load(ml, "iris.csv", DataKind.String);
+        var model = ml.Transforms.Conversion.MapValueToKey(label)
+            .Append(ml.Transforms.Concatenate("Features", features))
+            .Append(ml.MulticlassClassification.Trainers.LightGbm(labelColumnName: label, numberOfIterations: 20))
+            .Fit(data);
+        var report = ExplanationReport.Create(ml, model, data, new ReportOptions { LabelColumn = label, Rows = [0, 75, 149] }).Document;
+
+        Assert.AreEqual("multiclassClassification", report.Model.Task);
+        CollectionAssert.AreEquivalent(new[] { "setosa", "versicolor", "virginica" }, report.Model.Classes.ToArray());
+        CollectionAssert.AreEqual(new[] { "setosa", "versicolor", "virginica" }, report.Rows.Select(r => r.Label).ToArray(), "labels are shown by name, not key");
+        Assert.IsTrue(report.Rows.All(r => r.Prediction.Score.Count == 3));
+        Assert.AreEqual(50, report.Data.LabelCounts.Single(c => c.Value == "versicolor").Count);
+        var expected = ml.MulticlassClassification.Evaluate(model.Transform(data), label);
+        Assert.AreEqual(expected.MicroAccuracy, report.Metrics.Values.Single(m => m.Name == "MicroAccuracy").Value, 1e-12);
+        Assert.IsTrue(report.Shap.Available, report.Shap.Reason);
+        Assert.AreEqual(0, report.Quality.ShapAdditivity!.Violations);
+        Assert.IsTrue(report.Rows.All(r => r.Lime!.Class == r.Prediction.PredictedLabel), "LIME explains each row's predicted class");
+    }
 }

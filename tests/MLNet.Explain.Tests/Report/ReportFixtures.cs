@@ -6,7 +6,15 @@ namespace MLNet.Explain.Tests.Report;
 /// <summary>Complete reports shared by the browser, JSON schema and escaping tests.</summary>
 internal static class ReportFixtures
 {
-    public static ExplanationReport BreastCancer(MLContext ml, IReadOnlyList<long>? rows)
+    /// <summary>The acceptance case: breast cancer with FastTree, every stage fitted by <see cref="ExplanationReport.Create"/>.</summary>
+    public static ExplanationReport BreastCancerFastTree(MLContext ml, IReadOnlyList<long>? rows)
+    {
+        var (data, model, _) = TestData.BreastCancerFastTree(ml, trees: 100);
+        return ExplanationReport.Create(ml, model, data, new ReportOptions { LabelColumn = "Malignant", Rows = rows, DataSource = "breast_cancer.csv" });
+    }
+
+    /// <summary>Breast cancer with a linear model and the exact linear stand-ins, plus given importances: every section filled.</summary>
+    public static ExplanationReport BreastCancerLinear(MLContext ml, IReadOnlyList<long>? rows)
     {
         var (data, model, label) = ReportTestModels.BreastCancerLinear(ml);
         return new ExplanationReportBuilder(ml, model, data, new ReportOptions { LabelColumn = label, Rows = rows, DataSource = "breast_cancer.csv" })

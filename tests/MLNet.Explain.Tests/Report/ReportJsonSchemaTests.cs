@@ -15,7 +15,7 @@ public sealed class ReportJsonSchemaTests
     {
         var schema = JsonSchemaValidator.Load(SchemaPath);
         var ml = new MLContext(seed: 1);
-        foreach (var report in new[] { ReportFixtures.BreastCancer(ml, [0, 5]), ReportFixtures.Injection(ml) })
+        foreach (var report in new[] { ReportFixtures.BreastCancerFastTree(ml, [0, 5]), ReportFixtures.BreastCancerLinear(ml, [0, 5]), ReportFixtures.Injection(ml) })
         {
             using var json = JsonDocument.Parse(report.ToJson());
             var errors = schema.Validate(json.RootElement);
@@ -41,7 +41,7 @@ public sealed class ReportJsonSchemaTests
     {
         var schema = JsonSchemaValidator.Load(SchemaPath);
         var ml = new MLContext(seed: 1);
-        var original = JsonNode.Parse(ReportFixtures.BreastCancer(ml, [0]).ToJson())!;
+        var original = JsonNode.Parse(ReportFixtures.BreastCancerLinear(ml, [0]).ToJson())!;
 
         var missing = original.DeepClone();
         missing.AsObject().Remove("rows");
@@ -63,7 +63,7 @@ public sealed class ReportJsonSchemaTests
     [TestMethod]
     public void NonFiniteNumbersAreWrittenAsNull()
     {
-        var document = ReportFixtures.BreastCancer(new MLContext(seed: 1), [0]).Document;
+        var document = ReportFixtures.BreastCancerLinear(new MLContext(seed: 1), [0]).Document;
         var withNaN = document with { Metrics = document.Metrics with { Values = [new MLNet.Explain.Report.Metric("LogLoss", double.PositiveInfinity, false)] } };
         using var json = JsonDocument.Parse(MLNet.Explain.Report.ReportJson.Serialize(withNaN));
         Assert.AreEqual(JsonValueKind.Null, json.RootElement.GetProperty("metrics").GetProperty("values")[0].GetProperty("value").ValueKind);

@@ -15,6 +15,7 @@ internal static class StageLoaders
     {
         MlNetModelBridge.ServeLoaderAssembly();
         // Each stage of MLNet.Explain adds its line here: ExplanationStageRegistry.Register<TStage>(name, load).
+        ExplanationStageRegistry.Register<PermutationImportanceTransformer>(PermutationImportanceTransformer.StageName, PermutationImportanceTransformer.Load);
         ExplanationStageRegistry.Register<LimeTransformer>(LimeTransformer.StageName, LimeTransformer.Load);
         ExplanationStageRegistry.Register<Shap.ShapTransformer>(Shap.ShapTransformer.StageName, Shap.ShapTransformer.Load);
     }
