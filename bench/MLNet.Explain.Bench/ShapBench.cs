@@ -32,6 +32,24 @@ internal static class ShapBench
         Report("CalculateFeatureContribution", contributions);
         Report("TreeSHAP (path-dependent, exact)", treeShap);
         Console.WriteLine($"TreeSHAP / FCC: {contributions.WallSeconds / treeShap.WallSeconds:0.00}x wall-clock, {contributions.CpuSeconds / treeShap.CpuSeconds:0.00}x per CPU second");
+
+        // Kernel SHAP: its time per row against scoring nsamples x background rows through the same predictor.
+        const int explainedRows = 4;
+        var kernel = ml.Explain().Shap(new ShapOptions { Algorithm = ShapAlgorithmKind.Kernel, Seed = 1 }).Fit(predictor, data);
+        var method = (KernelShap)kernel.State.Method;
+        int samples = 2 * FeatureCount + 2048, evaluations = samples * method.Background.Count;
+        var sample = ml.Data.TakeRows(data, explainedRows);
+        var kernelTime = BenchHarness.Best(() => Drain(kernel.Transform(sample), ShapTransformer.ValuesColumn), warmups: 1, repeats: 2);
+        var parts = ModelParts.Of(predictor, data.Schema);
+        var scorer = new FeatureScorer(parts);
+        var rows = predictor.Transform(data).GetColumn<float[]>("Features").Take(4096).ToArray();
+        var matrix = new float[evaluations * FeatureCount];
+        for (int i = 0; i < evaluations; i++) rows[i % rows.Length].CopyTo(matrix, i * FeatureCount);
+        var scores = new float[evaluations];
+        var anchor = BenchHarness.Best(() => scorer.Score(matrix, scores), warmups: 1, repeats: 2);
+        Console.WriteLine($"Kernel SHAP: nsamples {samples} x background {method.Background.Count} = {evaluations:N0} evaluations per row");
+        Console.WriteLine($"  per row {kernelTime.WallSeconds / explainedRows:0.000} s wall, {kernelTime.CpuSeconds / explainedRows:0.000} CPU s; scoring {evaluations:N0} rows {anchor.WallSeconds:0.000} s wall, {anchor.CpuSeconds:0.000} CPU s");
+        Console.WriteLine($"  Kernel SHAP / model evaluations: {kernelTime.CpuSeconds / explainedRows / anchor.CpuSeconds:0.00} (CPU time), {kernelTime.WallSeconds * Environment.ProcessorCount / explainedRows / anchor.WallSeconds:0.00} (wall x {Environment.ProcessorCount} cores, rows run in parallel)");
         Console.WriteLine($"load average at end {Machine.LoadAverage()}");
     }
 
