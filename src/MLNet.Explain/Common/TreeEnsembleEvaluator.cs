@@ -1,17 +1,17 @@
-using Microsoft.ML.Calibrators;
-using Microsoft.ML.Trainers.FastTree;
+using MLNet.Explain.Shap;
 
 namespace MLNet.Explain;
 
 /// <summary>
-/// A tree-ensemble predictor (FastTree, FastForest, LightGBM) flattened into arrays so explanations can evaluate single
-/// trees directly: much faster than scoring through ML.NET, and the way to re-evaluate only the trees a perturbed
-/// feature can change. The raw score is <c>bias + Σ weight·leaf</c>, summed in double in tree order as ML.NET does.
+/// A single-output tree ensemble (FastTree, FastForest, LightGBM binary/regression) in one packed node array, for
+/// explanations that evaluate many perturbed rows tree by tree: much faster than scoring through ML.NET, and able to
+/// re-evaluate only the trees a perturbation can change. The trees are read by SHAP's <see cref="TreeEnsemble"/> (one
+/// reader of ML.NET's tree structures); the score is the sum of the trees in tree order, in double, as ML.NET computes it.
 /// </summary>
 /// <remarks>
-/// Only numerical splits are supported (a split goes left when <c>value &lt;= threshold</c>, so NaN goes right, as in
-/// FastTree). Callers must check <see cref="MatchesPredictor"/> before relying on it: it compares against ML.NET's own
-/// scores, which catches ensembles whose score is not this plain sum (e.g. FastForest's averaging).
+/// Numerical splits only (models with categorical splits are not handled here). A split goes left when
+/// <c>value &lt;= threshold</c>, after replacing NaN by the node's missing-value default when the trainer set one
+/// (LightGBM); otherwise NaN goes right. Callers check <see cref="MatchesPredictor"/> before relying on it.
 /// </remarks>
 internal sealed class TreeEnsembleEvaluator
 {
@@ -20,66 +20,41 @@ internal sealed class TreeEnsembleEvaluator
     private readonly double[] _leafValue;
     private readonly int[][] _featuresOfTree;
 
-    private TreeEnsembleEvaluator(IReadOnlyList<RegressionTreeBase> trees, IReadOnlyList<double> weights, double bias, bool handlesMissingValues)
+    private TreeEnsembleEvaluator(IReadOnlyList<FlatTree> trees)
     {
-        Bias = bias;
-        HandlesMissingValues = handlesMissingValues;
-        int nodes = trees.Sum(t => t.NumberOfNodes), leaves = trees.Sum(t => t.NumberOfLeaves);
         _roots = new int[trees.Count];
-        _nodes = new Node[nodes];
-        _leafValue = new double[leaves];
+        _nodes = new Node[trees.Sum(t => t.NodeCount)];
+        _leafValue = new double[trees.Sum(t => t.LeafCount)];
         _featuresOfTree = new int[trees.Count][];
         int nodeOffset = 0, leafOffset = 0;
         for (int t = 0; t < trees.Count; t++)
         {
             var tree = trees[t];
-            // Children: a non-negative value is a node, a negative value ~leaf; both re-based into the global arrays.
+            // Children: a non-negative value is a node, a negative value ~leaf; both re-based into the packed arrays.
             int Rebase(int child) => child >= 0 ? child + nodeOffset : ~(~child + leafOffset);
-            _roots[t] = tree.NumberOfNodes == 0 ? ~leafOffset : nodeOffset;
-            for (int n = 0; n < tree.NumberOfNodes; n++)
-                _nodes[nodeOffset + n] = new Node(tree.NumericalSplitFeatureIndexes[n], tree.NumericalSplitThresholds[n], Rebase(tree.LeftChild[n]), Rebase(tree.RightChild[n]));
-            for (int l = 0; l < tree.NumberOfLeaves; l++)
-                _leafValue[leafOffset + l] = tree.LeafValues[l] * weights[t];
-            _featuresOfTree[t] = tree.NumericalSplitFeatureIndexes.Distinct().Order().ToArray();
-            nodeOffset += tree.NumberOfNodes;
-            leafOffset += tree.NumberOfLeaves;
+            _roots[t] = tree.NodeCount == 0 ? ~leafOffset : nodeOffset;
+            for (int n = 0; n < tree.NodeCount; n++)
+                _nodes[nodeOffset + n] = new Node(tree.SplitSlot[n], tree.Threshold[n], tree.MissingValue?[n] ?? float.NaN,
+                    Rebase(tree.Left[n]), Rebase(tree.Right[n]));
+            tree.LeafValues.CopyTo(_leafValue, leafOffset);
+            _featuresOfTree[t] = tree.SplitSlot.Distinct().Order().ToArray();
+            nodeOffset += tree.NodeCount;
+            leafOffset += tree.LeafCount;
         }
     }
 
     public int TreeCount => _roots.Length;
-    public double Bias { get; }
-
-    /// <summary>False when the trainer may route missing values (NaN) differently from <c>NaN &gt; threshold</c> (LightGBM).</summary>
-    public bool HandlesMissingValues { get; }
-
-    /// <summary>The calibrator of a calibrated binary predictor, otherwise null.</summary>
-    public ICalibrator? Calibrator { get; private init; }
 
     /// <summary>The distinct feature slots tree <paramref name="tree"/> splits on, ascending.</summary>
     public IReadOnlyList<int> FeaturesOf(int tree) => _featuresOfTree[tree];
 
-    /// <summary>Reads the ensemble of a single-output tree predictor, or returns null when the predictor is something else.</summary>
+    /// <summary>Reads the ensemble of a single-output tree predictor with numerical splits; null for any other predictor.</summary>
     public static TreeEnsembleEvaluator? TryCreate(ModelParts parts)
     {
-        if (parts.Kind is not (PredictionKind.BinaryClassification or PredictionKind.Regression or PredictionKind.Ranking))
+        if (TreeEnsemble.TryRead(parts.Predictor.Model, parts.FeatureColumn, out _) is not { Outputs: [var trees], Link: MarginToScore.Identity }
+            || trees.Any(tree => tree.CategoricalSlots.Any(slots => slots is not null)))
             return null;
-        object model = parts.Predictor.Model;
-        ICalibrator? calibrator = null;
-        if (model is CalibratedModelParametersBase calibrated)
-        {
-            model = calibrated.SubModel;
-            calibrator = calibrated.Calibrator;
-        }
-        var (trees, weights, bias) = model switch
-        {
-            TreeEnsembleModelParametersBasedOnRegressionTree m => ((IReadOnlyList<RegressionTreeBase>)m.TrainedTreeEnsemble.Trees, m.TrainedTreeEnsemble.TreeWeights, m.TrainedTreeEnsemble.Bias),
-            TreeEnsembleModelParametersBasedOnQuantileRegressionTree m => (m.TrainedTreeEnsemble.Trees, m.TrainedTreeEnsemble.TreeWeights, m.TrainedTreeEnsemble.Bias),
-            _ => (null, null, 0.0),
-        };
-        if (trees is null || weights is null || trees.Any(t => t.CategoricalSplitFlags.Any(isCategorical => isCategorical)))
-            return null;
-        bool lightGbm = model.GetType().Namespace?.Contains("LightGbm", StringComparison.Ordinal) == true;
-        return new TreeEnsembleEvaluator(trees, weights, bias, handlesMissingValues: !lightGbm) { Calibrator = calibrator };
+        return new TreeEnsembleEvaluator(trees);
     }
 
     /// <summary>The output of tree <paramref name="tree"/> (weighted leaf value) for feature vector <paramref name="x"/>.</summary>
@@ -89,7 +64,7 @@ internal sealed class TreeEnsembleEvaluator
         while (node >= 0)
         {
             ref readonly var split = ref _nodes[node];
-            node = x[split.Feature] <= split.Threshold ? split.Left : split.Right;
+            node = split.GoesLeft(x[split.Feature]) ? split.Left : split.Right;
         }
         return _leafValue[~node];
     }
@@ -106,7 +81,7 @@ internal sealed class TreeEnsembleEvaluator
         {
             ref readonly var split = ref _nodes[node];
             pathSlots |= 1UL << split.Feature;
-            node = x[split.Feature] <= split.Threshold ? split.Left : split.Right;
+            node = split.GoesLeft(x[split.Feature]) ? split.Left : split.Right;
         }
         return _leafValue[~node];
     }
@@ -122,7 +97,7 @@ internal sealed class TreeEnsembleEvaluator
         {
             ref readonly var split = ref _nodes[node];
             float value = fromDonor[split.Feature] ? donor[split.Feature] : row[split.Feature];
-            node = value <= split.Threshold ? split.Left : split.Right;
+            node = split.GoesLeft(value) ? split.Left : split.Right;
         }
         return _leafValue[~node];
     }
@@ -133,7 +108,7 @@ internal sealed class TreeEnsembleEvaluator
         double sum = 0;
         for (int t = 0; t < _roots.Length; t++)
             sum += Evaluate(t, x);
-        return (float)(sum + Bias);
+        return (float)sum;
     }
 
     /// <summary>True when this evaluator reproduces the predictor's scores exactly on the rows of <paramref name="features"/>.</summary>
@@ -146,19 +121,14 @@ internal sealed class TreeEnsembleEvaluator
         for (int r = 0; r < rows; r++)
         {
             var x = features.Span.Slice(r * width, width);
-            if (!HandlesMissingValues && HasNaN(x)) return false;
             if (Score(x) != expected[r]) return false;
         }
         return true;
-
-        static bool HasNaN(ReadOnlySpan<float> x)
-        {
-            foreach (var v in x)
-                if (float.IsNaN(v)) return true;
-            return false;
-        }
     }
 
-    /// <summary>A split: go to <see cref="Left"/> when the slot's value is at most the threshold (children: node, or ~leaf).</summary>
-    private readonly record struct Node(int Feature, float Threshold, int Left, int Right);
+    /// <summary>A split: go to <see cref="Left"/> when the slot's value (NaN replaced by <see cref="Missing"/>) is at most the threshold.</summary>
+    private readonly record struct Node(int Feature, float Threshold, float Missing, int Left, int Right)
+    {
+        public bool GoesLeft(float value) => (float.IsNaN(value) ? Missing : value) <= Threshold;
+    }
 }

@@ -1,7 +1,6 @@
 using System.Runtime.ExceptionServices;
 using Microsoft.ML;
 using Microsoft.ML.Calibrators;
-using Microsoft.ML.Runtime;
 
 namespace MLNet.Explain;
 
@@ -27,7 +26,7 @@ internal static class PermutationImportanceRun
                 $"Metric {metric.Name} needs probabilities, but the binary predictor ({parts.Predictor.Model.GetType().Name}) is not calibrated. Use a calibrated trainer or another metric (e.g. AreaUnderRocCurve).",
                 nameof(options));
 
-        int seed = options.Seed ?? ((IHostEnvironment)context).Register("PermutationImportance").Rand.Next();
+        int seed = RowRandom.SeedOf(context, options.Seed);
         int sampleSeed = Permutations.Seed(seed, "rows", 0);
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism, CancellationToken = options.CancellationToken };
 

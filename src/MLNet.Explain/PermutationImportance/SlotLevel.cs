@@ -178,7 +178,7 @@ internal sealed class TreeSlotScorer : IPermutationScorer
                 if (_treeOutputs is not null) _treeOutputs[r * treeCount + t] = output;
                 sum += output;
             }
-            _baseline[r] = (float)(sum + trees.Bias);
+            _baseline[r] = (float)sum;
         });
     }
 
@@ -190,7 +190,6 @@ internal sealed class TreeSlotScorer : IPermutationScorer
     public static TreeSlotScorer? TryCreate(ModelParts parts, FeatureScorer predictor, float[] matrix, int[][] slots, ParallelOptions parallel)
     {
         if (TreeEnsembleEvaluator.TryCreate(parts) is not { } trees) return null;
-        if (!trees.HandlesMissingValues && matrix.Any(float.IsNaN)) return null;
         int width = parts.FeatureCount, sampleRows = Math.Min(matrix.Length / width, 256);
         return trees.MatchesPredictor(predictor, matrix.AsMemory(0, sampleRows * width)) ? new TreeSlotScorer(trees, matrix, width, slots, parallel) : null;
     }
@@ -217,7 +216,7 @@ internal sealed class TreeSlotScorer : IPermutationScorer
             double sum = _treeOutputs is null ? EvaluateAll(row, donor, fromDonor)
                 : _pathSlots is null ? EvaluateAffected(r, _affectedTrees[feature], row, donor, fromDonor)
                 : EvaluateOnChangedPaths(r, permutedSlots, row, donor, fromDonor);
-            scores[r] = (float)(sum + _trees.Bias);
+            scores[r] = (float)sum;
         }
     }
 

@@ -96,6 +96,22 @@ public sealed class SlotLevelTests
         AssertTreePathMatchesPredictor(model, data);
     }
 
+    [TestMethod]
+    public void TreePathScoresLightGbmWithMissingValuesExactlyLikeThePredictor()
+    {
+        // LightGBM routes NaN by per-node defaults, unlike FastTree's "NaN goes right".
+        var ml = new MLContext(seed: 1);
+        var random = new Random(4);
+        var rows = Enumerable.Range(0, 600).Select(_ =>
+        {
+            var x = Enumerable.Range(0, Synthetic.FeatureCount).Select(_ => random.NextDouble() < 0.2 ? float.NaN : (float)random.NextDouble()).ToArray();
+            return new Synthetic.BinaryRow { Features = x, Label = (float.IsNaN(x[0]) ? 0.7f : x[0]) + (float.IsNaN(x[1]) ? 0.2f : x[1]) > 1 };
+        }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = ml.BinaryClassification.Trainers.LightGbm(numberOfLeaves: 8, numberOfIterations: 20, minimumExampleCountPerLeaf: 5).Fit(data);
+        AssertTreePathMatchesPredictor(model, data);
+    }
+
     private static void AssertTreePathMatchesPredictor(ITransformer model, IDataView data)
     {
         var parts = ModelParts.Of(model, data.Schema);
