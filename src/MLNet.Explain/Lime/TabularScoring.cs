@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
 using MLNet.Explain.Pipeline;
 
@@ -18,6 +19,7 @@ internal sealed class SlotScoring : ITabularScoring
     private readonly TabularSampler _sampler;
     private readonly FeatureScorer _scorer;
     private readonly TreeEnsembleEvaluator? _trees;
+    private readonly ICalibrator? _calibrator;
     private readonly string _featureColumn;
 
     public SlotScoring(LimeState state, ModelParts parts)
@@ -27,6 +29,7 @@ internal sealed class SlotScoring : ITabularScoring
         _scorer = new FeatureScorer(parts, ScoreOutput.Probability);
         _featureColumn = parts.FeatureColumnName;
         InputColumns = [_featureColumn];
+        _calibrator = (parts.Predictor.Model as CalibratedModelParametersBase)?.Calibrator;
         _trees = DirectTrees(TreeEnsembleEvaluator.TryCreate(parts));
     }
 
@@ -45,7 +48,7 @@ internal sealed class SlotScoring : ITabularScoring
         var expected = new float[ProbeRows];
         _scorer.Score(probe, expected);
         for (int r = 0; r < ProbeRows; r++)
-            if (Output(trees, probe.AsSpan(r * p, p)) != expected[r])
+            if (Output(trees, _calibrator, probe.AsSpan(r * p, p)) != expected[r])
                 return null;
         return trees;
     }
@@ -59,10 +62,10 @@ internal sealed class SlotScoring : ITabularScoring
         return (float)(random.NextInt(3) switch { 0 => bin.Min, 1 => bin.Max, _ => bin.Mean });
     }
 
-    private static float Output(TreeEnsembleEvaluator trees, ReadOnlySpan<float> features)
+    private static float Output(TreeEnsembleEvaluator trees, ICalibrator? calibrator, ReadOnlySpan<float> features)
     {
         float score = trees.Score(features);
-        return trees.Calibrator is { } calibrator ? calibrator.PredictProbability(score) : score;
+        return calibrator is null ? score : calibrator.PredictProbability(score);
     }
 
     public IReadOnlyList<string> InputColumns { get; }
@@ -116,7 +119,7 @@ internal sealed class SlotScoring : ITabularScoring
             _scorer.Score(matrix, outputs);
         else
             for (int i = 0; i < outputs.Length; i++)
-                outputs[i] = Output(_trees, matrix.AsSpan(i * p, p));
+                outputs[i] = Output(_trees, _calibrator, matrix.AsSpan(i * p, p));
     }
 
     /// <summary>The value that replaces a missing one, or an exception naming <paramref name="where"/>.</summary>
