@@ -5,6 +5,7 @@ using MLNet.Explain.Bench;
 //        MLNet.Explain.Bench lime [trees] [leaves] [rows]
 //        MLNet.Explain.Bench pfi [runs]
 //        MLNet.Explain.Bench report [runs] [trees] [leaves]
+//        MLNet.Explain.Bench shap
 switch (args.FirstOrDefault())
 {
     case "gradients":
@@ -25,7 +26,10 @@ switch (args.FirstOrDefault())
     case "report":
         ReportBenchmark.Run(args[1..]);
         break;
+    case "shap":
+        ShapBench.Run(args[1..]);
+        break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap");
         break;
 }

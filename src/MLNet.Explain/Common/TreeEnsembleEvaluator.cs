@@ -51,7 +51,7 @@ internal sealed class TreeEnsembleEvaluator
     /// <summary>Reads the ensemble of a single-output tree predictor with numerical splits; null for any other predictor.</summary>
     public static TreeEnsembleEvaluator? TryCreate(ModelParts parts)
     {
-        if (TreeEnsemble.TryRead(parts.Predictor.Model, parts.FeatureColumn, out _) is not { Outputs: [var trees], Link: MarginToScore.Identity }
+        if (TreeEnsemble.TryRead(parts.Predictor.Model, parts.FeatureColumn, out _) is not { Outputs: [var trees], Link.Kind: MarginToScore.Identity }
             || trees.Any(tree => tree.CategoricalSlots.Any(slots => slots is not null)))
             return null;
         return new TreeEnsembleEvaluator(trees);

@@ -47,6 +47,7 @@ internal sealed class InterventionalTreeShap : RowShapAlgorithm<InterventionalTr
     public override IReadOnlyList<double> BaseValues { get; }
 
     protected override int RowsPerTask => 4;
+    public override int BlockSize => 256;
 
     public const string Name = "TreeShap.Interventional";
     protected override string SavedName => Name;
@@ -72,7 +73,14 @@ internal sealed class InterventionalTreeShap : RowShapAlgorithm<InterventionalTr
 
     protected override Scratch CreateScratch() => new(FeatureCount, Math.Max(1, _maxNodes));
 
-    protected override void ExplainRow(ReadOnlySpan<float> features, int output, Span<double> values, Span<double> explained, Scratch scratch)
+    protected override void ExplainRange(IReadOnlyList<float[]> rows, int from, int to, int[] outputs, double[] values, double[] explained, Scratch scratch)
+    {
+        int width = OutputCount * FeatureCount;
+        for (int r = from; r < to; r++)
+            ExplainRow(rows[r], outputs[r], values.AsSpan(r * width, width), explained.AsSpan(r * OutputCount, OutputCount), scratch);
+    }
+
+    private void ExplainRow(ReadOnlySpan<float> features, int output, Span<double> values, Span<double> explained, Scratch scratch)
     {
         int first = output < 0 ? 0 : output, last = output < 0 ? _outputs.Length - 1 : output;
         int treeIndexBase = 0;

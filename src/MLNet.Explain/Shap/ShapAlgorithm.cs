@@ -18,6 +18,9 @@ internal abstract class ShapAlgorithm
     /// <summary>The expected output over the background or cover data, per output (φ₀).</summary>
     public abstract IReadOnlyList<double> BaseValues { get; }
 
+    /// <summary>Rows worth explaining together when streaming: many for cheap exact methods, few for Kernel SHAP.</summary>
+    public virtual int BlockSize => 2048;
+
     /// <summary>
     /// Explains <paramref name="rows"/>: for row r and each output k it explains (all outputs when
     /// <c>outputs[r] &lt; 0</c>, else output <c>outputs[r]</c> only), writes the Shapley values to
@@ -43,11 +46,49 @@ internal abstract class ShapAlgorithm
     {
         PathDependentTreeShap.Name => PathDependentTreeShap.Load(reader, parts),
         InterventionalTreeShap.Name => InterventionalTreeShap.Load(reader, parts),
+        LinearShap.Name => LinearShap.Load(reader, parts),
+        KernelShap.Name => KernelShap.Load(reader, parts),
+        AffineShap.Name => AffineShap.Load(reader, parts),
         var name => throw new InvalidDataException($"The saved SHAP stage uses algorithm '{name}', which this version of MLNet.Explain does not know."),
     };
 }
 
-/// <summary>A SHAP method that explains one row at a time; rows run in parallel, each thread with its own scratch space.</summary>
+/// <summary>
+/// The values of <c>scale · output + offset</c> from those of the output: values times the scale, the base value
+/// mapped like the output. Explains logit(probability) of a Platt-calibrated binary classifier from its margin's values.
+/// </summary>
+internal sealed class AffineShap(ShapAlgorithm inner, double scale, double offset) : ShapAlgorithm
+{
+    public const string Name = "Affine";
+
+    public override int FeatureCount => inner.FeatureCount;
+    public override int OutputCount => inner.OutputCount;
+    public override IReadOnlyList<double> BaseValues { get; } = inner.BaseValues.Select(b => scale * b + offset).ToArray();
+    protected override string SavedName => Name;
+    public override int BlockSize => inner.BlockSize;
+
+    public override void Explain(IReadOnlyList<float[]> rows, int[] outputs, double[] values, double[] explained)
+    {
+        inner.Explain(rows, outputs, values, explained);
+        for (int i = 0; i < rows.Count * OutputCount * FeatureCount; i++) values[i] *= scale;
+        for (int i = 0; i < rows.Count * OutputCount; i++) explained[i] = scale * explained[i] + offset;
+    }
+
+    protected override void SaveCore(BinaryWriter writer)
+    {
+        writer.Write(scale);
+        writer.Write(offset);
+        inner.Save(writer);
+    }
+
+    public static AffineShap Load(BinaryReader reader, ModelParts parts)
+    {
+        double scale = reader.ReadDouble(), offset = reader.ReadDouble();
+        return new AffineShap(LoadSaved(reader, parts), scale, offset);
+    }
+}
+
+/// <summary>A SHAP method whose rows are independent; ranges of rows run in parallel, each thread with its own scratch space.</summary>
 internal abstract class RowShapAlgorithm<TScratch> : ShapAlgorithm where TScratch : class
 {
     /// <summary>Rows handed to one thread at a time: enough to amortize scheduling for cheap rows.</summary>
@@ -56,10 +97,10 @@ internal abstract class RowShapAlgorithm<TScratch> : ShapAlgorithm where TScratc
     protected abstract TScratch CreateScratch();
 
     /// <summary>
-    /// Explains one row. <paramref name="values"/> is the row's OutputCount x FeatureCount block (zeroed), and
-    /// <paramref name="explained"/> its OutputCount outputs.
+    /// Explains rows [<paramref name="from"/>, <paramref name="to"/>): each row's OutputCount x FeatureCount block of
+    /// <paramref name="values"/> (zeroed) and its OutputCount entries of <paramref name="explained"/>.
     /// </summary>
-    protected abstract void ExplainRow(ReadOnlySpan<float> features, int output, Span<double> values, Span<double> explained, TScratch scratch);
+    protected abstract void ExplainRange(IReadOnlyList<float[]> rows, int from, int to, int[] outputs, double[] values, double[] explained, TScratch scratch);
 
     public sealed override void Explain(IReadOnlyList<float[]> rows, int[] outputs, double[] values, double[] explained)
     {
@@ -70,8 +111,7 @@ internal abstract class RowShapAlgorithm<TScratch> : ShapAlgorithm where TScratc
         Array.Clear(values, 0, rows.Count * width);
         Parallel.ForEach(Partitioner.Create(0, rows.Count, RowsPerTask), CreateScratch, (range, _, scratch) =>
         {
-            for (int r = range.Item1; r < range.Item2; r++)
-                ExplainRow(rows[r], outputs[r], values.AsSpan(r * width, width), explained.AsSpan(r * OutputCount, OutputCount), scratch);
+            ExplainRange(rows, range.Item1, range.Item2, outputs, values, explained, scratch);
             return scratch;
         }, _ => { });
     }

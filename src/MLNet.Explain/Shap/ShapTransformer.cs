@@ -192,7 +192,7 @@ internal sealed class ShapRowExplainer : RowExplainer
 
     public override IReadOnlyList<string> InputColumns { get; }
     public override IReadOnlyList<ExplanationColumn> OutputColumns { get; }
-    public override int BlockSize => _state.Method.OutputCount * _state.FeatureNames.Count > 4096 ? 256 : 2048;
+    public override int BlockSize => _state.Method.OutputCount * _state.FeatureNames.Count > 4096 ? Math.Min(256, _state.Method.BlockSize) : _state.Method.BlockSize;
 
     public override void Explain(RowBlock block, object[][] outputs)
     {

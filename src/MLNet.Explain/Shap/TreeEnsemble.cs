@@ -1,7 +1,6 @@
 using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Calibrators;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.FastTree;
 
@@ -79,25 +78,6 @@ internal sealed class FlatTree
     public IEnumerable<int> SlotsOf(int node) => CategoricalSlots[node] ?? [SplitSlot[node]];
 }
 
-/// <summary>How the explained margins of a tree model become the model's <c>Score</c> column.</summary>
-internal enum MarginToScore
-{
-    /// <summary>Score = margin (FastTree/LightGBM binary, regression, ranking; FastForest).</summary>
-    Identity,
-
-    /// <summary>Score = exp(margin): FastTree Tweedie regression predicts on the log scale.</summary>
-    Exp,
-
-    /// <summary>One-versus-all raw: Score[k] = margin[k].</summary>
-    OneVersusAllRaw,
-
-    /// <summary>One-versus-all softmax: Score = softmax(margins).</summary>
-    OneVersusAllSoftmax,
-
-    /// <summary>One-versus-all probabilities: Score[k] = p_k / Σ p_j with p_k the calibrated probability of sub-model k.</summary>
-    OneVersusAllNormalizedProbabilities,
-}
-
 /// <summary>
 /// A tree ensemble model read from ML.NET's public tree structure: one list of trees per explained output (one output
 /// for binary, regression and ranking models; one per class for one-versus-all multiclass models such as LightGBM's),
@@ -110,14 +90,13 @@ internal enum MarginToScore
 internal sealed class TreeEnsemble
 {
     private TreeEnsemble(string modelName, int featureCount, IReadOnlyList<(int Start, int End)> categoricalBlocks,
-        FlatTree[][] outputs, MarginToScore link, ICalibrator?[] calibrators)
+        FlatTree[][] outputs, OutputLink link)
     {
         ModelName = modelName;
         FeatureCount = featureCount;
         CategoricalBlockRanges = categoricalBlocks;
         Outputs = outputs;
         Link = link;
-        Calibrators = calibrators;
         PlayerOfSlot = Enumerable.Range(0, featureCount).ToArray();
         foreach (var range in Groups(outputs, categoricalBlocks))
             for (int slot = range.Start; slot <= range.End; slot++)
@@ -170,10 +149,8 @@ internal sealed class TreeEnsemble
     /// <summary>The trees of each output; the output's margin is the sum of its trees.</summary>
     public FlatTree[][] Outputs { get; }
 
-    public MarginToScore Link { get; }
-
-    /// <summary>Per output, the calibrator ML.NET applies to that margin (binary models and calibrated one-versus-all sub-models).</summary>
-    public ICalibrator?[] Calibrators { get; }
+    /// <summary>How the margins become the model's Score, with each output's calibrator.</summary>
+    public OutputLink Link { get; }
 
     /// <summary>
     /// The player each feature slot belongs to, named by the player's first slot: a slot is its own player unless it
@@ -218,39 +195,6 @@ internal sealed class TreeEnsemble
         }
     }
 
-    /// <summary>The model's Score column computed from the margins (see <see cref="MarginToScore"/>).</summary>
-    public void Scores(ReadOnlySpan<double> margins, Span<double> scores)
-    {
-        switch (Link)
-        {
-            case MarginToScore.Identity:
-            case MarginToScore.OneVersusAllRaw:
-                margins.CopyTo(scores);
-                break;
-            case MarginToScore.Exp:
-                scores[0] = Math.Exp(margins[0]);
-                break;
-            case MarginToScore.OneVersusAllSoftmax:
-                double max = double.NegativeInfinity;
-                foreach (var m in margins) max = Math.Max(max, m);
-                double total = 0;
-                for (int k = 0; k < margins.Length; k++) total += scores[k] = Math.Exp(margins[k] - max);
-                for (int k = 0; k < margins.Length; k++) scores[k] /= total;
-                break;
-            case MarginToScore.OneVersusAllNormalizedProbabilities:
-                double sum = 0;
-                for (int k = 0; k < margins.Length; k++)
-                {
-                    double p = Calibrators[k]!.PredictProbability((float)margins[k]);
-                    scores[k] = p >= 0 ? p : 0;
-                    if (!double.IsNaN(p)) sum += scores[k];
-                }
-                if (sum > 0)
-                    for (int k = 0; k < margins.Length; k++) scores[k] /= sum;
-                break;
-        }
-    }
-
     /// <summary>
     /// Reads the tree ensemble behind an ML.NET predictor's model parameters, or returns null with the reason when the
     /// model is not a tree ensemble this reader knows.
@@ -260,73 +204,32 @@ internal sealed class TreeEnsemble
 
     private static TreeEnsemble? TryRead(object modelParameters, int featureCount, IReadOnlyList<(int Start, int End)> blocks, out string reason)
     {
-        var (model, calibrator) = Uncalibrated(modelParameters);
+        var (model, calibrator) = PredictorOutputs.Uncalibrated(modelParameters);
         if (model is OneVersusAllModelParameters ova)
-            return TryReadOneVersusAll(ova, featureCount, blocks, out reason);
+        {
+            if (PredictorOutputs.OneVersusAll(ova, out reason) is not var (classes, ovaLink))
+                return null;
+            var outputs = new FlatTree[classes.Length][];
+            for (int k = 0; k < classes.Length; k++)
+            {
+                if (TreesOf(classes[k].Model) is not { } classTrees)
+                {
+                    reason = $"a OneVersusAllModelParameters whose class {k} model is {PredictorOutputs.TypeName(classes[k].Model)}, not a tree ensemble";
+                    return null;
+                }
+                outputs[k] = classTrees;
+            }
+            return new TreeEnsemble($"{nameof(OneVersusAllModelParameters)} of {PredictorOutputs.TypeName(classes[0].Model)}",
+                featureCount, blocks, outputs, new OutputLink(ovaLink, classes.Select(c => c.Calibrator).ToArray()));
+        }
         if (TreesOf(model) is not { } trees)
         {
-            reason = $"{TypeName(model)} is not a tree ensemble (TreeSHAP reads FastTree, FastForest and LightGBM models)";
+            reason = $"{PredictorOutputs.TypeName(model)}, not a tree ensemble (TreeSHAP reads FastTree, FastForest and LightGBM models)";
             return null;
         }
         reason = "";
         var link = model is FastTreeTweedieModelParameters ? MarginToScore.Exp : MarginToScore.Identity;
-        return new TreeEnsemble(TypeName(model), featureCount, blocks, [trees], link, [calibrator]);
-    }
-
-    private static TreeEnsemble? TryReadOneVersusAll(OneVersusAllModelParameters ova, int featureCount,
-        IReadOnlyList<(int Start, int End)> blocks, out string reason)
-    {
-        // ML.NET keeps the per-class models of a one-versus-all model (LightGBM multiclass among them) private.
-        var impl = typeof(OneVersusAllModelParameters).GetField("_impl", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(ova);
-        var predictors = impl?.GetType().GetProperty("Predictors")?.GetValue(impl) as Array;
-        MarginToScore? link = impl?.GetType().Name switch
-        {
-            "ImplRaw" => MarginToScore.OneVersusAllRaw,
-            "ImplSoftmax" => MarginToScore.OneVersusAllSoftmax,
-            "ImplDist" => MarginToScore.OneVersusAllNormalizedProbabilities,
-            _ => null,
-        };
-        if (predictors is null || link is null)
-        {
-            reason = "the per-class models of this OneVersusAllModelParameters could not be read (unknown ML.NET version)";
-            return null;
-        }
-        var outputs = new FlatTree[predictors.Length][];
-        var calibrators = new ICalibrator?[predictors.Length];
-        for (int k = 0; k < predictors.Length; k++)
-        {
-            var (model, calibrator) = Uncalibrated(predictors.GetValue(k)!);
-            if (TreesOf(model) is not { } trees)
-            {
-                reason = $"OneVersusAllModelParameters whose class {k} model is {TypeName(model)}, not a tree ensemble";
-                return null;
-            }
-            if (link == MarginToScore.OneVersusAllNormalizedProbabilities && calibrator is null)
-            {
-                reason = $"OneVersusAllModelParameters normalizes probabilities, but its class {k} model {TypeName(model)} has no calibrator";
-                return null;
-            }
-            outputs[k] = trees;
-            calibrators[k] = calibrator;
-        }
-        reason = "";
-        return new TreeEnsemble($"{nameof(OneVersusAllModelParameters)} of {TypeName(Uncalibrated(predictors.GetValue(0)!).Model)}",
-            featureCount, blocks, outputs, link.Value, calibrators);
-    }
-
-    /// <summary>The model inside a calibrated model, and its calibrator.</summary>
-    public static (object Model, ICalibrator? Calibrator) Uncalibrated(object model)
-    {
-        for (var type = model.GetType(); type is not null; type = type.BaseType)
-        {
-            if (!type.IsGenericType || type.GetGenericTypeDefinition() != typeof(CalibratedModelParametersBase<,>))
-                continue;
-            const BindingFlags declared = BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly;
-            var sub = type.GetProperty(nameof(CalibratedModelParametersBase<object, ICalibrator>.SubModel), declared)!.GetValue(model)!;
-            var calibrator = (ICalibrator?)type.GetProperty(nameof(CalibratedModelParametersBase<object, ICalibrator>.Calibrator), declared)!.GetValue(model);
-            return (sub, calibrator);
-        }
-        return (model, null);
+        return new TreeEnsemble(PredictorOutputs.TypeName(model), featureCount, blocks, [trees], new OutputLink(link, [calibrator]));
     }
 
     private static FlatTree[]? TreesOf(object model)
@@ -419,11 +322,5 @@ internal sealed class TreeEnsemble
         featureColumn.Annotations.GetValue(CategoricalSlotRangesKind, ref buffer);
         var values = buffer.DenseValues().ToArray();
         return Enumerable.Range(0, values.Length / 2).Select(i => (values[2 * i], values[2 * i + 1])).ToArray();
-    }
-
-    private static string TypeName(object model)
-    {
-        var type = model.GetType();
-        return type.IsGenericType ? type.Name[..type.Name.IndexOf('`')] : type.Name;
     }
 }

@@ -75,4 +75,25 @@ public sealed class ShapPersistenceTests
         CollectionAssert.AreEqual(expected.GetColumn<string>(ShapTransformer.ClassColumn).ToArray(), actual.GetColumn<string>(ShapTransformer.ClassColumn).ToArray());
         Assert.ThrowsExactly<InvalidOperationException>(() => loaded.MeanAbsoluteShap, "the summary was not computed before saving");
     }
+
+    [TestMethod]
+    public void LinearAndKernelStagesRoundTrip()
+    {
+        var ml = new MLContext(seed: 1);
+        var split = BreastCancer(ml);
+        var model = Fit(ml, split, ml.BinaryClassification.Trainers.SdcaLogisticRegression(split.Label, maximumNumberOfIterations: 10));
+        var test = ml.Data.TakeRows(split.Test, 4);
+        foreach (var options in new[]
+        {
+            new ShapOptions { Output = ShapOutput.Probability, Link = ShapLink.Logit },
+            new ShapOptions { Algorithm = ShapAlgorithmKind.Kernel, MaxBackgroundRows = 5, NumberOfSamples = 100, Seed = 4 },
+        })
+        {
+            var stage = ml.Explain().Shap(options).Fit(model, split.Train);
+            var loaded = SaveAndLoad(stage, split.Train);
+            Assert.AreEqual(stage.Algorithm, loaded.Algorithm);
+            Assert.AreEqual(stage.ExplainedOutput, loaded.ExplainedOutput);
+            AssertSameColumns(stage.Transform(test), loaded.Transform(test), ShapTransformer.ValuesColumn);
+        }
+    }
 }

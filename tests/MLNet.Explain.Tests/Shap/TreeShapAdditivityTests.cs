@@ -132,7 +132,7 @@ public sealed class TreeShapAdditivityTests
             // The margins rebuilt from the SHAP values go through ML.NET's calibrators and normalization to its Score.
             var margins = Enumerable.Range(0, 3).Select(k => bases[r][k] + all[r].Skip(k * m).Take(m).Sum(v => (double)v)).ToArray();
             var rebuilt = new double[3];
-            ensemble.Scores(margins, rebuilt);
+            ensemble.Link.Scores(margins, rebuilt);
             for (int k = 0; k < 3; k++)
                 AssertAdditive(scores[r][k], rebuilt[k], $"row {r} class {k} score from margins");
             int c = shap.ClassNames.ToList().IndexOf(explainedClass[r]);

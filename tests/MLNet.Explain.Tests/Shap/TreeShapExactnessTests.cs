@@ -28,7 +28,7 @@ public sealed class TreeShapExactnessTests
     private static RegressionTreeEnsemble TreesOf(ITransformer model)
     {
         var predictor = ((IEnumerable<ITransformer>)model).OfType<ISingleFeaturePredictionTransformer<object>>().Last();
-        return ((TreeEnsembleModelParametersBasedOnRegressionTree)TreeEnsemble.Uncalibrated(predictor.Model).Model).TrainedTreeEnsemble;
+        return ((TreeEnsembleModelParametersBasedOnRegressionTree)PredictorOutputs.Uncalibrated(predictor.Model).Model).TrainedTreeEnsemble;
     }
 
     [TestMethod]
