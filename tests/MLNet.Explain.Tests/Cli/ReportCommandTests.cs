@@ -38,6 +38,15 @@ public sealed class ReportCommandTests
     }
 
     [TestMethod]
+    public void RunReportsErrorsInOneLineWithExitCodeOne()
+    {
+        var (exit, _, error) = ConsoleCapture.Run(() =>
+            CliApp.Run(["report", "--model", Path.Combine(_folder, "missing.zip"), "--data", "x.csv", "--label", "L", "--out", _folder]));
+        Assert.AreEqual(1, exit);
+        StringAssert.StartsWith(error, "mlnet-explain: error: Model file");
+    }
+
+    [TestMethod]
     public void WritesThePageTheJsonAndTheCharts()
     {
         var output = Path.Combine(_folder, "report");
