@@ -1,11 +1,13 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.Explain.Report;
+using MLNet.Explain.Shap;
 
 namespace MLNet.Explain.Samples;
 
 /// <summary>
 /// The README's first command: train FastTree on the bundled breast cancer data, append a permutation importance stage
-/// to the pipeline, print the top features and write the results to a folder.
+/// to the pipeline, print the top features and write the results and the audit report to a folder.
 /// </summary>
 public static class QuickStartApp
 {
@@ -49,6 +51,26 @@ public static class QuickStartApp
         result.Save(Path.Combine(outputFolder, "importance.json"));
         result.Save(Path.Combine(outputFolder, "importance.csv"));
         console.WriteLine($"Wrote importance.json and importance.csv to {Path.GetFullPath(outputFolder)}");
+
+        // The audit report of the same model on the same test rows: these importances, plus SHAP and LIME fitted with
+        // the training set as reference data. One offline page, its JSON and the charts, in <output>/report.
+        var shap = mlContext.Explain().Shap(new ShapOptions { BackgroundData = split.TrainSet }).Fit(explained.Model, split.TestSet);
+        var lime = mlContext.Explain().Lime().Fit(explained.Model, split.TrainSet);
+        var report = new ExplanationReportBuilder(mlContext, explained.Model, split.TestSet, new ReportOptions
+            {
+                LabelColumn = "Malignant",
+                Title = "Breast cancer: why FastTree predicts malignant",
+                DataSource = "breast_cancer.csv (test split)",
+            })
+            .AddPermutationImportance(explained)
+            .AddShap(shap)
+            .AddLime(lime)
+            .Build();
+        var reportFolder = Path.Combine(outputFolder, "report");
+        report.Save(reportFolder);
+        console.WriteLine($"Wrote the report to {Path.GetFullPath(Path.Combine(reportFolder, ExplanationReport.HtmlFileName))}");
+        foreach (var warning in report.Document.Warnings)
+            console.WriteLine($"  warning: {warning.Message}");
         return result;
     }
 }

@@ -14,6 +14,7 @@ public static class CliApp
         ReportCommand.Create(),
         LimeCommand.Create(),
         SaliencyCommand.Create(),
+        ShapCommand.Create(),
     ];
 
     /// <summary>Runs the command line; bad input (a missing file or column, a malformed option) is reported in one line, exit code 1.</summary>

@@ -61,6 +61,25 @@ public static class ModelInput
         });
     }
 
+    /// <summary>
+    /// The rows of a CSV for explaining with <paramref name="model"/>: every input column the CSV has (the label and
+    /// other columns the model does not read may be absent), checked to be enough for the model.
+    /// </summary>
+    public static IDataView LoadRowsFor(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
+    {
+        var rows = LoadCsv(mlContext, path, inputSchema, optional: inputSchema.Select(c => c.Name).ToArray());
+        try
+        {
+            model.GetOutputSchema(rows.Schema);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            var absent = inputSchema.Where(c => !c.IsHidden && rows.Schema.GetColumnOrNull(c.Name) is null).Select(c => $"'{c.Name}'");
+            throw new InvalidDataException($"'{path}' lacks columns the model reads (absent: {string.Join(", ", absent)}). {e.Message}", e);
+        }
+        return rows;
+    }
+
     private static DataKind KindOf(DataViewSchema.Column column) => column.Type.RawType switch
     {
         var t when t == typeof(float) => DataKind.Single,

@@ -26,12 +26,12 @@ public sealed class ExplanationReport
     public ReportDocument Document { get; }
 
     /// <summary>
-    /// Fits the explanation stages with defaults suited to a report and builds it: SHAP (the exact algorithm the model
-    /// allows; <paramref name="background"/> defines "absent" features) and LIME (its sampling statistics come from
-    /// <paramref name="background"/>) on <paramref name="model"/>, explaining <paramref name="data"/>. When
-    /// <paramref name="background"/> is null, <paramref name="data"/> serves as background. A method that cannot explain
-    /// this model is shown as unavailable with the reason. For control over each stage, fit them yourself and use
-    /// <see cref="ExplanationReportBuilder"/>.
+    /// Fits the explanation stages with defaults suited to a report and builds it: permutation importance of the raw
+    /// input columns on <paramref name="data"/> (5 repeats, the task's default metric), SHAP (the exact algorithm the
+    /// model allows; <paramref name="background"/> defines "absent" features) and LIME (its sampling statistics come from
+    /// <paramref name="background"/>), explaining <paramref name="data"/>. When <paramref name="background"/> is null,
+    /// <paramref name="data"/> serves as background. A method that cannot explain this model is shown as unavailable with
+    /// the reason. For control over each stage, fit them yourself and use <see cref="ExplanationReportBuilder"/>.
     /// </summary>
     public static ExplanationReport Create(MLContext mlContext, ITransformer model, IDataView data, ReportOptions options,
         IDataView? background = null, IProgress<ReportProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -39,22 +39,46 @@ public sealed class ExplanationReport
         ArgumentNullException.ThrowIfNull(mlContext);
         var builder = new ExplanationReportBuilder(mlContext, model, data, options);
         var reference = background ?? data;
-        builder.MarkUnavailable(ReportMethod.PermutationImportance, "Permutation importance is not part of this build of MLNet.Explain.");
 
-        progress?.Report(new ReportProgress("Fitting SHAP", 0));
+        // Permutation importance is the long part of a report (features x repeats scoring passes): it gets the first
+        // half of the progress bar, the rest of the report the second half.
+        const double importanceShare = 0.5;
+        var importanceOptions = new PermutationImportanceOptions
+        {
+            LabelColumnName = options.LabelColumn,
+            Level = ImportanceLevel.Columns,
+            Progress = progress is null ? null : new Forward<PermutationImportanceProgress>(p =>
+                progress.Report(new ReportProgress("Permutation importance", importanceShare * p.Completed / Math.Max(1, p.Total)))),
+            CancellationToken = cancellationToken,
+        };
+        if (TryFit(() => mlContext.Explain().PermutationImportance(importanceOptions).Fit(model, data), out var importance, out var importanceError))
+            builder.AddPermutationImportance(importance);
+        else
+            builder.MarkUnavailable(ReportMethod.PermutationImportance, $"Permutation importance could not be computed: {importanceError}");
+        cancellationToken.ThrowIfCancellationRequested();
+
+        progress?.Report(new ReportProgress("Fitting SHAP", importanceShare));
         if (TryFit(() => mlContext.Explain().Shap(new ShapOptions { BackgroundData = background }).Fit(model, data), out var shap, out var shapError))
-            builder.AddShap(shap, explainedOutput: shap.ExplainedOutput, algorithm: shap.Algorithm.ToString());
+            builder.AddShap(shap);
         else
             builder.MarkUnavailable(ReportMethod.Shap, $"SHAP cannot explain this model: {shapError}");
         cancellationToken.ThrowIfCancellationRequested();
 
-        progress?.Report(new ReportProgress("Fitting LIME", 0));
+        progress?.Report(new ReportProgress("Fitting LIME", importanceShare));
         if (TryFit(() => mlContext.Explain().Lime().Fit(model, reference), out var lime, out var limeError))
-            builder.AddLime(lime, target: LimeTarget(ModelParts.Of(model, data.Schema).Kind));
+            builder.AddLime(lime);
         else
             builder.MarkUnavailable(ReportMethod.Lime, $"LIME cannot explain this model: {limeError}");
 
-        return builder.Build(progress, cancellationToken);
+        var rest = progress is null ? null
+            : new Forward<ReportProgress>(p => progress.Report(p with { Fraction = importanceShare + (1 - importanceShare) * p.Fraction }));
+        return builder.Build(rest, cancellationToken);
+    }
+
+    /// <summary>Passes progress on synchronously (<see cref="Progress{T}"/> would post it to the thread pool, out of order).</summary>
+    private sealed class Forward<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
     }
 
     private static bool TryFit<T>(Func<T> fit, [NotNullWhen(true)] out T? stage, [NotNullWhen(false)] out string? error) where T : class
@@ -73,13 +97,6 @@ public sealed class ExplanationReport
         }
     }
 
-    private static string LimeTarget(PredictionKind kind) => kind switch
-    {
-        PredictionKind.BinaryClassification or PredictionKind.MulticlassClassification =>
-            "the probability of each row's predicted class (the margin for a binary model without calibrator); "
-            + "with LIME's default quartile discretization, a weight is the effect of the feature lying in the row's quartile bin rather than elsewhere",
-        _ => "the model's score; with LIME's default quartile discretization, a weight is the effect of the feature lying in the row's quartile bin rather than elsewhere",
-    };
 
     /// <summary>The charts, each with its SVG and its file name relative to the output folder.</summary>
     public IReadOnlyList<RenderedChart> Charts { get; }

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Calibrators;
 using Microsoft.ML.Data;
 using MLNet.Explain.Pipeline;
+using MLNet.Explain.Shap;
 
 namespace MLNet.Explain.Report;
 
@@ -18,8 +19,9 @@ public sealed class ExplanationReportBuilder
     private readonly ReportOptions _options;
     private ImportanceSection? _importance;
     private (ITransformer Stage, ShapColumns Columns, string ExplainedOutput, string? Algorithm)? _shap;
-    private (ITransformer Stage, LimeColumns Columns, string Target)? _lime;
+    private (ITransformer Stage, LimeColumns Columns, string Target, LimeConditions? Conditions)? _lime;
     private readonly Dictionary<ReportMethod, string> _unavailable = [];
+    private string _featureColumn = "Features";
 
     public ExplanationReportBuilder(MLContext mlContext, ITransformer model, IDataView data, ReportOptions options)
     {
@@ -30,8 +32,19 @@ public sealed class ExplanationReportBuilder
         _options.Validate();
     }
 
-    /// <summary>Adds permutation feature importance results (most important first).</summary>
-    public ExplanationReportBuilder AddPermutationImportance(string metric, double baseline, IEnumerable<FeatureImportanceEntry> features)
+    /// <summary>Adds the importances a fitted permutation importance stage computed for the report's model.</summary>
+    public ExplanationReportBuilder AddPermutationImportance(PermutationImportanceTransformer stage)
+    {
+        CheckExplains(stage);
+        var result = stage.Result;
+        return AddPermutationImportance(result.Metric, result.Baseline,
+            result.Features.Select(f => new FeatureImportanceEntry(f.Name, f.Mean, f.StdDev, f.StdErr, f.Ci95Low, f.Ci95High, f.Values)),
+            result.HigherIsBetter, result.Level.ToString().ToLowerInvariant(), result.Repeats);
+    }
+
+    /// <summary>Adds permutation feature importance results computed elsewhere (sorted here, most important first).</summary>
+    public ExplanationReportBuilder AddPermutationImportance(string metric, double baseline, IEnumerable<FeatureImportanceEntry> features,
+        bool? higherIsBetter = null, string? level = null, int? repeats = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(metric);
         ArgumentNullException.ThrowIfNull(features);
@@ -40,10 +53,21 @@ public sealed class ExplanationReportBuilder
             Available = true,
             Metric = metric,
             Baseline = baseline,
+            HigherIsBetter = higherIsBetter,
+            Level = level,
+            Repeats = repeats,
             Features = features.OrderByDescending(f => f.Mean).ToList(),
         };
         _unavailable.Remove(ReportMethod.PermutationImportance);
         return this;
+    }
+
+    /// <summary>Adds a fitted SHAP stage of MLNet.Explain, with its algorithm and what its values add up to.</summary>
+    public ExplanationReportBuilder AddShap(ShapTransformer stage)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        return AddShap(stage, new ShapColumns(ShapTransformer.ValuesColumn, ShapTransformer.BaseValueColumn, ShapTransformer.OutputColumn),
+            stage.ExplainedOutput, stage.Algorithm.ToString());
     }
 
     /// <summary>
@@ -63,8 +87,35 @@ public sealed class ExplanationReportBuilder
     /// the surrogates approximate.
     /// </summary>
     public ExplanationReportBuilder AddLime(ExplanationTransformer stage, LimeColumns? columns = null, string? target = null)
+        => AddLime(stage, columns ?? new LimeColumns(), target ?? "the model output the LIME stage explains", conditions: null);
+
+    /// <summary>
+    /// Adds a fitted LIME stage of MLNet.Explain: its column names, what it explains and, when it discretizes, the
+    /// condition each weight stands for in a row (e.g. <c>WorstArea &gt; 1084</c>) are taken from the stage.
+    /// </summary>
+    public ExplanationReportBuilder AddLime(LimeTransformer stage)
     {
-        _lime = (CheckExplains(stage), columns ?? new LimeColumns(), target ?? "the model output the LIME stage explains");
+        ArgumentNullException.ThrowIfNull(stage);
+        var state = stage.State;
+        if (state.Target == LimeTarget.Text)
+            throw new NotSupportedException(
+                $"This LIME stage explains the words of text column '{state.TextColumn}'; the report shows feature weights of tabular LIME. Use mlnet-explain lime for word weights.");
+        var names = state.OutputNames;
+        var kind = ModelParts.Of(stage.Model, _data.Schema).Kind;
+        string explained = kind is PredictionKind.BinaryClassification or PredictionKind.MulticlassClassification
+            ? state.Class is { } name ? $"the probability of class {name}" : "the probability of each row's predicted class (the margin for a binary model without calibrator)"
+            : "the model's score";
+        string meaning = state.Discretize
+            ? "a weight is the effect of the feature lying in the row's quartile bin (or having the row's category) rather than elsewhere"
+            : "a weight is the change of the output per training standard deviation of the feature";
+        return AddLime(stage, new LimeColumns(names.Weights, names.Intercept, names.LocalPrediction, names.Score, names.Class),
+            $"{explained}; {meaning}",
+            state.Target == LimeTarget.FeatureSlots && state.Discretize ? new LimeConditions(state.Features) : null);
+    }
+
+    private ExplanationReportBuilder AddLime(ExplanationTransformer stage, LimeColumns columns, string target, LimeConditions? conditions)
+    {
+        _lime = (CheckExplains(stage), columns, target, conditions);
         _unavailable.Remove(ReportMethod.Lime);
         return this;
     }
@@ -82,6 +133,7 @@ public sealed class ExplanationReportBuilder
     {
         var tracker = new ProgressTracker(progress, hasShap: _shap is not null, hasLime: _lime is not null);
         var parts = ModelParts.Of(_model, _data.Schema);
+        _featureColumn = parts.FeatureColumnName;
         var scoredSchema = _model.GetOutputSchema(_data.Schema);
         if (scoredSchema.GetColumnOrNull(_options.LabelColumn) is null)
             throw new ArgumentException(
@@ -270,13 +322,13 @@ public sealed class ExplanationReportBuilder
             return new LimeResult(new LimeSection { Available = false, Reason = ReasonFor(ReportMethod.Lime) }, [], null);
 
         tracker.Start(ProgressTracker.Stage.Lime);
-        var (names, rows) = StageReader.ReadLime(lime.Stage, _data, explainedRows, lime.Columns,
+        var (names, rows) = StageReader.ReadLime(lime.Stage, _data, explainedRows, _featureColumn, lime.Columns,
             done => tracker.Report((double)done / explainedRows.Count), cancellationToken);
         tracker.Done();
 
         var byRow = rows.ToDictionary(r => r.Position, r => new RowLime(r.Intercept, r.LocalPrediction, r.Score, r.Class,
-            names.Select((name, f) => new FeatureValue(name, r.Weights[f])).Where(w => w.Value != 0)
-                .OrderByDescending(w => Math.Abs(w.Value)).ToList()));
+            names.Select((name, f) => new LimeWeight(name, r.Weights[f], lime.Conditions?.Of(f, r.Features)))
+                .Where(w => w.Value != 0).OrderByDescending(w => Math.Abs(w.Value)).ToList()));
         var scores = rows.Select(r => r.Score).ToList();
         var fidelity = new LimeFidelity(
             RowsExplained: rows.Count,

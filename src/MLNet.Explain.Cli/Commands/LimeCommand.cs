@@ -35,8 +35,8 @@ internal static class LimeCommand
         {
             var mlContext = new MLContext(parse.GetValue(seed));
             var (loaded, inputSchema) = ModelInput.LoadModel(mlContext, parse.GetRequiredValue(model));
-            var rows = LoadRows(mlContext, loaded, inputSchema, parse.GetRequiredValue(data));
-            var training = parse.GetValue(background) is { } backgroundPath ? LoadRows(mlContext, loaded, inputSchema, backgroundPath) : rows;
+            var rows = ModelInput.LoadRowsFor(mlContext, loaded, inputSchema, parse.GetRequiredValue(data));
+            var training = parse.GetValue(background) is { } backgroundPath ? ModelInput.LoadRowsFor(mlContext, loaded, inputSchema, backgroundPath) : rows;
             var options = new LimeOptions
             {
                 Class = parse.GetValue(className),
@@ -60,25 +60,6 @@ internal static class LimeCommand
             "mlnet-explain lime --model sentiment.zip --data reviews.csv --text Review --out words.csv");
     }
 
-    /// <summary>
-    /// The CSV's rows for the model: every input column the CSV has (the label and other columns the model does not
-    /// read may be absent), checked to be enough for the model.
-    /// </summary>
-    private static IDataView LoadRows(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
-    {
-        var rows = ModelInput.LoadCsv(mlContext, path, inputSchema, optional: inputSchema.Select(c => c.Name).ToArray());
-        try
-        {
-            model.GetOutputSchema(rows.Schema);
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-        {
-            var absent = inputSchema.Where(c => !c.IsHidden && rows.Schema.GetColumnOrNull(c.Name) is null).Select(c => $"'{c.Name}'");
-            throw new InvalidDataException($"'{path}' lacks columns the model reads (absent: {string.Join(", ", absent)}). {e.Message}", e);
-        }
-        return rows;
-    }
-
     private static long Write(LimeTransformer lime, IDataView rows, string path, bool withClass)
     {
         var names = lime.State.OutputNames;
@@ -96,7 +77,7 @@ internal static class LimeCommand
         if (hasClass) read.Add(explained.Schema[names.Class]);
 
         using var writer = new StreamWriter(path);
-        writer.WriteLine(string.Join(',', header.Select(Quote)));
+        writer.WriteLine(string.Join(',', header.Select(CsvCells.Quote)));
         using var cursor = explained.GetRowCursor(read);
         var weights = cursor.GetGetter<VBuffer<float>>(explained.Schema[text ? names.WordWeights : names.Weights]);
         var words = text ? cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(explained.Schema[names.Words]) : null;
@@ -119,25 +100,20 @@ internal static class LimeCommand
             if (words is not null)
             {
                 words(ref wordValues);
-                cells.Add(Quote(string.Join(' ', wordValues.DenseValues())));
-                cells.Add(string.Join(' ', weightValues.DenseValues().Select(Number)));
+                cells.Add(CsvCells.Quote(string.Join(' ', wordValues.DenseValues())));
+                cells.Add(string.Join(' ', weightValues.DenseValues().Select(CsvCells.Number)));
             }
             else
-                cells.AddRange(weightValues.DenseValues().Select(Number));
-            cells.AddRange([Number(interceptValue), Number(localValue), Number(scoreValue)]);
+                cells.AddRange(weightValues.DenseValues().Select(CsvCells.Number));
+            cells.AddRange([CsvCells.Number(interceptValue), CsvCells.Number(localValue), CsvCells.Number(scoreValue)]);
             if (explainedClass is not null)
             {
                 explainedClass(ref classValue);
-                cells.Add(Quote(classValue.ToString()));
+                cells.Add(CsvCells.Quote(classValue.ToString()));
             }
             writer.WriteLine(string.Join(',', cells));
             row++;
         }
         return row;
     }
-
-    private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    private static string Quote(string cell)
-        => cell.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? $"\"{cell.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : cell;
 }

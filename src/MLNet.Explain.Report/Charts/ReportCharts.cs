@@ -70,7 +70,7 @@ internal static class ReportCharts
                 string explained = rowLime.Class is { } explainedClass ? $" for class {explainedClass}" : "";
                 string title = $"Row {row.Index}: LIME weights{explained} (fidelity {Markup.Number(rowLime.Score)})";
                 Add(RowLime(row.Index), title, BarChart.Render(title,
-                    rowLime.Weights.Take(options.WaterfallFeatures).Select(w => new Bar(w.Name, w.Value, Palette.BySign(w.Value))).ToList(),
+                    rowLime.Weights.Take(options.WaterfallFeatures).Select(w => new Bar(w.Condition ?? w.Name, w.Value, Palette.BySign(w.Value))).ToList(),
                     "Weight in the local linear surrogate"));
             }
         }

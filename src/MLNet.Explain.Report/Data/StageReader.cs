@@ -8,7 +8,7 @@ internal static class StageReader
 {
     internal sealed record ShapRow(long Position, double BaseValue, double Output, double[] Values, double[] Features);
 
-    internal sealed record LimeRow(long Position, double Intercept, double LocalPrediction, double Score, string? Class, double[] Weights);
+    internal sealed record LimeRow(long Position, double Intercept, double LocalPrediction, double Score, string? Class, double[] Weights, double[] Features);
 
     public static (IReadOnlyList<string> Names, List<ShapRow> Rows) ReadShap(ITransformer stage, IDataView data, IReadOnlyList<long> positions,
         string featureColumn, ShapColumns columns, Action<int> rowsDone, CancellationToken cancellationToken)
@@ -44,7 +44,7 @@ internal static class StageReader
     }
 
     public static (IReadOnlyList<string> Names, List<LimeRow> Rows) ReadLime(ITransformer stage, IDataView data, IReadOnlyList<long> positions,
-        LimeColumns columns, Action<int> rowsDone, CancellationToken cancellationToken)
+        string featureColumn, LimeColumns columns, Action<int> rowsDone, CancellationToken cancellationToken)
     {
         var subset = new RowSubsetDataView(data, positions);
         var output = stage.Transform(subset);
@@ -53,20 +53,22 @@ internal static class StageReader
         var local = Require(output.Schema, columns.LocalPrediction, "LIME local prediction");
         var score = Require(output.Schema, columns.Score, "LIME score");
         var explainedClass = output.Schema.GetColumnOrNull(columns.Class);
+        var features = Require(output.Schema, featureColumn, "feature");
 
         var names = SlotNames.Of(weights);
         var rows = new List<LimeRow>(subset.Positions.Count);
-        using var cursor = output.GetRowCursor(new[] { weights, intercept, local, score, explainedClass }.OfType<DataViewSchema.Column>());
+        using var cursor = output.GetRowCursor(new[] { weights, intercept, local, score, features, explainedClass }.OfType<DataViewSchema.Column>());
         var readWeights = RowValues.CreateReader(cursor, weights);
         var readIntercept = RowValues.CreateReader(cursor, intercept);
         var readLocal = RowValues.CreateReader(cursor, local);
         var readScore = RowValues.CreateReader(cursor, score);
         var readClass = explainedClass is { } c ? ColumnText.Reader(cursor, c) : null;
+        var readFeatures = RowValues.CreateReader(cursor, features);
         while (cursor.MoveNext())
         {
             cancellationToken.ThrowIfCancellationRequested();
             rows.Add(new LimeRow(subset.Positions[(int)cursor.Position], Convert.ToDouble(readIntercept()), Convert.ToDouble(readLocal()),
-                Convert.ToDouble(readScore()), readClass?.Invoke(), ToDoubles(readWeights())));
+                Convert.ToDouble(readScore()), readClass?.Invoke(), ToDoubles(readWeights()), ToDoubles(readFeatures())));
             rowsDone(rows.Count);
         }
         return (names, rows);

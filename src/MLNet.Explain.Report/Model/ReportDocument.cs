@@ -183,7 +183,13 @@ public sealed record Contribution(string Name, double FeatureValue, double Value
 /// A row's LIME surrogate: intercept + Σ weights·features ≈ the model locally; <see cref="Score"/> is its fidelity.
 /// <see cref="Class"/> is the class whose probability was explained (null for regression or when the stage does not say).
 /// </summary>
-public sealed record RowLime(double Intercept, double LocalPrediction, double Score, string? Class, IReadOnlyList<FeatureValue> Weights);
+public sealed record RowLime(double Intercept, double LocalPrediction, double Score, string? Class, IReadOnlyList<LimeWeight> Weights);
+
+/// <summary>
+/// A LIME weight. <see cref="Condition"/> is what the surrogate's input meant for this row when the stage discretizes
+/// (e.g. <c>WorstArea &gt; 1084</c>, the row's quartile bin, or <c>Color = red</c>); null when the weight is per unit of the feature.
+/// </summary>
+public sealed record LimeWeight(string Name, double Value, string? Condition);
 
 /// <summary>Checks that say how far the explanations can be trusted.</summary>
 public sealed record QualitySection

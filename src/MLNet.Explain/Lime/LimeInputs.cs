@@ -9,8 +9,7 @@ internal static class LimeInputs
 {
     /// <summary>
     /// The model's input columns that a stage scoring whole rows reads from each row (every visible column whose values
-    /// can be buffered), checked to contain <paramref name="required"/>, to be enough for the model, and to reach the
-    /// model's output unchanged (the stage reads them there).
+    /// can be buffered), checked to contain <paramref name="required"/> and to be enough for the model.
     /// </summary>
     public static DataViewSchema ModelInputSchema(ITransformer model, DataViewSchema data, IEnumerable<string> required)
     {
@@ -24,20 +23,15 @@ internal static class LimeInputs
             if (schema.GetColumnOrNull(name) is null)
                 throw new ArgumentException($"LIME cannot read column '{name}' of type {data[name].Type}; numbers, booleans, keys, text and vectors of those are supported.");
 
-        DataViewSchema output;
         try
         {
-            output = model.GetOutputSchema(schema);
+            model.GetOutputSchema(schema);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             var skipped = data.Where(c => !c.IsHidden && schema.GetColumnOrNull(c.Name) is null).Select(c => $"'{c.Name}' ({c.Type})");
             throw new ArgumentException($"The model cannot score rows made of the columns LIME can buffer; left out: {string.Join(", ", skipped)}. {e.Message}", e);
         }
-        foreach (var column in schema)
-            if (output[column.Name].Index != column.Index)
-                throw new ArgumentException(
-                    $"The model replaces input column '{column.Name}' (an in-place transform such as a normalizer writes to it). LIME re-scores whole input rows and reads each row's raw values from the model's output, where '{column.Name}' no longer holds them: give that transform a new output column name.");
         return schema;
     }
 

@@ -8,6 +8,9 @@ internal interface ITabularScoring
     /// <summary>The model-output columns a row is read from.</summary>
     IReadOnlyList<string> InputColumns { get; }
 
+    /// <summary>Whether those are model inputs, read as they entered the model (see <see cref="RowExplainer.ReadsModelInputs"/>).</summary>
+    bool ReadsModelInputs { get; }
+
     /// <summary>Locates a row in the training statistics (missing values handled) and seeds its random generator from its content.</summary>
     (TabularInstance Instance, RowRandom Random, object Row) Read(RowBlock block, int row);
 
@@ -53,6 +56,7 @@ internal sealed class TabularExplainer : RowExplainer
 
     public override IReadOnlyList<string> InputColumns { get; }
     public override IReadOnlyList<ExplanationColumn> OutputColumns { get; }
+    public override bool ReadsModelInputs => _scoring.ReadsModelInputs;
 
     public override void Explain(RowBlock block, object[][] outputs)
         => ParallelBatches.Run(block.Count, BatchSamples / _state.NumberOfSamples, (first, end) => ExplainBatch(block, first, end, outputs));

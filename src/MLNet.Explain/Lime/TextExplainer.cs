@@ -39,6 +39,7 @@ internal sealed class TextExplainer : RowExplainer
 
     public override IReadOnlyList<string> InputColumns { get; }
     public override IReadOnlyList<ExplanationColumn> OutputColumns { get; }
+    public override bool ReadsModelInputs => true;
 
     public override void Explain(RowBlock block, object[][] outputs)
         => ParallelBatches.Run(block.Count, BatchSamples / _state.NumberOfSamples, (first, end) => ExplainBatch(block, first, end, outputs));

@@ -63,7 +63,7 @@ internal static class AttributionSchema
             builder.AddColumn(column.Name, column.Type, column.Annotations);
         var schema = builder.ToSchema();
         foreach (var name in explainer.InputColumns)
-            if (scored.GetColumnOrNull(name) is null)
+            if (Resolve(scored, explainer, name) is null)
                 throw new ArgumentOutOfRangeException(nameof(scored),
                     $"The explanation needs column '{name}', which the model's output does not have. Columns: {string.Join(", ", scored.Where(c => !c.IsHidden).Select(c => c.Name))}.");
         return schema;
@@ -71,8 +71,15 @@ internal static class AttributionSchema
 
     /// <summary>Reads the explainer's input columns from a row of the model's output.</summary>
     public static Func<object>[] InputReaders(DataViewRow scoredRow, RowExplainer explainer)
-        => explainer.InputColumns.Select(name => RowValues.CreateReader(scoredRow, scoredRow.Schema[name])).ToArray();
+        => InputColumns(scoredRow.Schema, explainer).Select(column => RowValues.CreateReader(scoredRow, column)).ToArray();
 
     public static IEnumerable<DataViewSchema.Column> InputColumns(DataViewSchema scored, RowExplainer explainer)
-        => explainer.InputColumns.Select(name => scored[name]);
+        => explainer.InputColumns.Select(name => Resolve(scored, explainer, name)!.Value);
+
+    /// <summary>
+    /// The model-output column an explainer reads for <paramref name="name"/>: the visible one, or, for explainers that
+    /// read model inputs, the first one (ML.NET keeps input columns first, hidden when a transform replaced them).
+    /// </summary>
+    private static DataViewSchema.Column? Resolve(DataViewSchema scored, RowExplainer explainer, string name)
+        => explainer.ReadsModelInputs ? scored.Where(c => c.Name == name).Cast<DataViewSchema.Column?>().FirstOrDefault() : scored.GetColumnOrNull(name);
 }

@@ -12,6 +12,14 @@ public abstract class RowExplainer
     /// <summary>Names of the model-output columns the explainer reads.</summary>
     public abstract IReadOnlyList<string> InputColumns { get; }
 
+    /// <summary>
+    /// True when <see cref="InputColumns"/> are the model's input columns, to be read with the values they had when they
+    /// entered the model even where a transform of the model replaced them in place (e.g. <c>MapValueToKey("Label")</c>,
+    /// a normalizer writing to its input): ML.NET keeps such an input column, hidden, before the columns the model adds.
+    /// False (default): the visible column of each name. Explainers that re-score whole input rows need true.
+    /// </summary>
+    public virtual bool ReadsModelInputs => false;
+
     /// <summary>The columns the explainer adds, in order.</summary>
     public abstract IReadOnlyList<ExplanationColumn> OutputColumns { get; }
 

@@ -38,6 +38,15 @@ public sealed class ReportCommandTests
     }
 
     [TestMethod]
+    public void RunReportsErrorsInOneLineWithExitCodeOne()
+    {
+        var (exit, _, error) = ConsoleCapture.Run(() =>
+            CliApp.Run(["report", "--model", Path.Combine(_folder, "missing.zip"), "--data", "x.csv", "--label", "L", "--out", _folder]));
+        Assert.AreEqual(1, exit);
+        StringAssert.StartsWith(error, "mlnet-explain: error: Model file");
+    }
+
+    [TestMethod]
     public void WritesThePageTheJsonAndTheCharts()
     {
         var output = Path.Combine(_folder, "report");
@@ -80,22 +89,5 @@ public sealed class ReportCommandTests
 
         var (exit, _) = Run("report", "--model", _modelPath, "--data", data, "--out", Path.Combine(_folder, "bad"));
         Assert.AreNotEqual(0, exit, "--label is required");
-    }
-
-    [TestMethod]
-    public void RunReportsErrorsInOneLineWithExitCodeOne()
-    {
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.AreEqual(1, CliApp.Run(["report", "--model", Path.Combine(_folder, "missing.zip"), "--data", "x.csv", "--label", "L", "--out", _folder]));
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
-        StringAssert.StartsWith(error.ToString(), "mlnet-explain: error: Model file");
     }
 }

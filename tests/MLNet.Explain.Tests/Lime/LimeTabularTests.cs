@@ -18,8 +18,9 @@ public sealed class LimeTabularTests
     {
         var ml = new MLContext(seed: 1);
         var (data, features, label) = TestData.Load(ml, "diabetes.csv", DataKind.Single);
-        var model = ml.Transforms.Concatenate("Raw", features)
-            .Append(ml.Transforms.NormalizeMeanVariance("Features", "Raw", fixZero: false))
+        // Each raw column standardized in place (the model reads the raw values and replaces them), then concatenated.
+        var model = ml.Transforms.NormalizeMeanVariance(features.Select(f => new InputOutputColumnPair(f)).ToArray(), fixZero: false)
+            .Append(ml.Transforms.Concatenate("Features", features))
             .Append(ml.Regression.Trainers.Sdca(new SdcaRegressionTrainer.Options
             {
                 LabelColumnName = label, L2Regularization = 1e-4f, L1Regularization = 0, MaximumNumberOfIterations = 200, NumberOfThreads = 1,
@@ -36,7 +37,8 @@ public sealed class LimeTabularTests
             AssertMatches(coefficients, weights, slotStd);
         }
 
-        // The same model explained through its raw columns: weights are cⱼ·stdⱼ(raw)/scaleⱼ(normalizer) = cⱼ again.
+        // The same model explained through its raw columns, which it normalizes in place (LIME reads the values that
+        // entered the model): weights are cⱼ·stdⱼ(raw)/scaleⱼ(normalizer) = cⱼ again.
         var raw = ml.Explain().Lime(new LimeOptions { Discretize = false, Seed = 7, Columns = features }).Fit(model, data);
         var rawRows = ml.Data.TakeRows(raw.Transform(data), 3);
         foreach (var weights in rawRows.GetColumn<float[]>("LimeWeights"))

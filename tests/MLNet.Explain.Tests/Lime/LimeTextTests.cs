@@ -59,6 +59,36 @@ public sealed class LimeTextTests
     }
 
     [TestMethod]
+    public void MulticlassPipelineThatReplacesItsLabelInPlaceIsExplainedFromTheRawInputs()
+    {
+        // MapValueToKey("Label") replaces the text label in place; LIME rebuilds perturbed rows from the values that
+        // entered the model (the label still text), so such a pipeline is accepted and scored as trained.
+        string[] topics = ["goal", "vote", "chip"];
+        var random = new Random(4);
+        var rows = Enumerable.Range(0, 300).Select(_ =>
+        {
+            var topic = random.Next(3);
+            var words = Enumerable.Range(0, 6).Select(_ => Neutral[random.Next(Neutral.Length)]).ToList();
+            words.Insert(random.Next(words.Count + 1), topics[topic]);
+            return new Topic { Text = string.Join(" ", words), Label = new[] { "sport", "politics", "tech" }[topic] };
+        }).ToList();
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var model = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.Text.FeaturizeText("Features", "Text"))
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy())
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"))
+            .Fit(data);
+        var lime = ml.Explain().Lime(new LimeOptions { TextColumn = "Text", NumberOfSamples = 300, NumberOfFeatures = 3, Seed = 2 }).Fit(model, data);
+        var output = lime.Transform(ml.Data.TakeRows(data, 6));
+        var words = output.GetColumn<string[]>("LimeWords").ToArray();
+        var classes = output.GetColumn<string>("LimeClass").ToArray();
+        CollectionAssert.AreEqual(rows.Take(6).Select(r => r.Label).ToArray(), classes, "the explained classes are the predicted topics");
+        int markerFirst = Enumerable.Range(0, 6).Count(r => topics.Contains(words[r][0]) && rows[r].Text.Contains(words[r][0], StringComparison.Ordinal));
+        Assert.IsTrue(markerFirst >= 5, $"the topic word comes first in {markerFirst} of 6 rows");
+    }
+
+    [TestMethod]
     public void TextsWithoutWordsStillGetTheirRow()
     {
         var ml = new MLContext(seed: 1);
@@ -115,6 +145,12 @@ public sealed class LimeTextTests
         Assert.AreEqual(0, removedCounts[0], "every perturbation removes at least one word");
         for (int removed = 1; removed <= 4; removed++)
             Assert.AreEqual((n - 1) / 4.0, removedCounts[removed], 80, $"{removed} words removed: uniform in 1..4");
+    }
+
+    private sealed class Topic
+    {
+        public string Text { get; set; } = "";
+        public string Label { get; set; } = "";
     }
 
     private sealed class Review

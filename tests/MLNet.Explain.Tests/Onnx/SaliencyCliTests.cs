@@ -41,24 +41,23 @@ public sealed class SaliencyCliTests
     {
         var model = TestModels.Get("digits_cnn");
         string folder = Directory.CreateTempSubdirectory("saliency-cli").FullName;
-        var error = Console.Error;
         try
         {
             string text = Path.Combine(folder, "photo.jpg");
             File.WriteAllText(text, "not an image");
             string resnet = Path.Combine(AppContext.BaseDirectory, "DnnImageModels", "ResNet18Onnx", "ResNet18.onnx");
-            var messages = new StringWriter();
-            Console.SetError(messages);
-            Assert.AreEqual(1, CliApp.Run(["saliency", "--model", resnet, "--image", text, "--method", "saliency", "--out", Path.Combine(folder, "a.npy")]));
-            StringAssert.Contains(messages.ToString(), "is not an image");
-            Assert.AreEqual(1, CliApp.Run(["saliency", "--model", model.ModelPath, "--input", TestModels.PathOf("ref/digits_cnn/input.npy"), "--method", "saliency", "--target-index", "10", "--out", Path.Combine(folder, "a.npy")]));
-            StringAssert.Contains(messages.ToString(), "Target index 10 is out of range");
-            Assert.AreEqual(1, CliApp.Run(["saliency", "--model", model.ModelPath, "--input", TestModels.PathOf("ref/cnn_bn_maxpool/input.npy"), "--method", "saliency", "--out", Path.Combine(folder, "a.npy")]));
-            StringAssert.Contains(messages.ToString(), "expects (rows, 1, 8, 8)");
+            var (code, _, error) = ConsoleCapture.Run(() => CliApp.Run(["saliency", "--model", resnet, "--image", text, "--method", "saliency", "--out", Path.Combine(folder, "a.npy")]));
+            Assert.AreEqual(1, code);
+            StringAssert.Contains(error, "is not an image");
+            (code, _, error) = ConsoleCapture.Run(() => CliApp.Run(["saliency", "--model", model.ModelPath, "--input", TestModels.PathOf("ref/digits_cnn/input.npy"), "--method", "saliency", "--target-index", "10", "--out", Path.Combine(folder, "a.npy")]));
+            Assert.AreEqual(1, code);
+            StringAssert.Contains(error, "Target index 10 is out of range");
+            (code, _, error) = ConsoleCapture.Run(() => CliApp.Run(["saliency", "--model", model.ModelPath, "--input", TestModels.PathOf("ref/cnn_bn_maxpool/input.npy"), "--method", "saliency", "--out", Path.Combine(folder, "a.npy")]));
+            Assert.AreEqual(1, code);
+            StringAssert.Contains(error, "expects (rows, 1, 8, 8)");
         }
         finally
         {
-            Console.SetError(error);
             Directory.Delete(folder, recursive: true);
         }
     }

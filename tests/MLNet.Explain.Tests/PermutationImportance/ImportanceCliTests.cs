@@ -9,7 +9,6 @@ namespace MLNet.Explain.Tests.PermutationImportance;
 [TestClass]
 public sealed class ImportanceCliTests
 {
-    private static readonly object ConsoleGate = new();
 
     [TestMethod]
     public void ImportanceRunsOnASavedModelWithColumnsMatchedByHeaderName()
@@ -95,27 +94,14 @@ public sealed class ImportanceCliTests
         StringAssert.Contains(console.ToString(), result.Features[0].Name);
         Assert.AreEqual(result.ToJson(), File.ReadAllText(files.Path("out/importance.json")));
         Assert.AreEqual(31, File.ReadAllLines(files.Path("out/importance.csv")).Length);
+        var report = MLNet.Explain.Report.ReportJson.Deserialize(File.ReadAllText(files.Path("out/report/explanations.json")));
+        Assert.IsTrue(report.PermutationImportance.Available && report.Shap.Available && report.Lime.Available, "the report has every method");
+        Assert.AreEqual(result.Features[0].Name, report.PermutationImportance.Features[0].Name, "the report shows the sample's importances");
+        Assert.IsTrue(File.Exists(files.Path("out/report/index.html")));
+        StringAssert.Contains(console.ToString(), "report");
     }
 
-    private static (int Code, string Output, string Error) Run(string[] args)
-    {
-        lock (ConsoleGate)
-        {
-            var (output, error) = (new StringWriter(), new StringWriter());
-            var (previousOut, previousError) = (Console.Out, Console.Error);
-            Console.SetOut(output);
-            Console.SetError(error);
-            try
-            {
-                return (CliApp.Run(args), output.ToString(), error.ToString());
-            }
-            finally
-            {
-                Console.SetOut(previousOut);
-                Console.SetError(previousError);
-            }
-        }
-    }
+    private static (int Code, string Output, string Error) Run(string[] args) => ConsoleCapture.Run(() => CliApp.Run(args));
 
     private sealed class TempFolder : IDisposable
     {

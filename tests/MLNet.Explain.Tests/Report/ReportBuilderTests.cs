@@ -245,10 +245,23 @@ public sealed class ReportBuilderTests
             Assert.IsTrue(row.Lime!.Weights.Count is > 0 and <= 10, "LIME keeps at most 10 features by default");
             Assert.IsTrue(row.Lime.Score is > 0 and <= 1, $"fidelity {row.Lime.Score}");
             Assert.IsNotNull(row.Lime.Class, "LIME names the explained class of a classifier");
+            foreach (var weight in row.Lime.Weights)
+                Assert.IsTrue(ConditionHolds(weight.Condition!, weight.Name, row.FeatureValues.Single(f => f.Name == weight.Name).Value),
+                    $"row {row.Index}: '{weight.Condition}' must describe {weight.Name}'s value");
         }
         Assert.IsTrue(report.Lime.Available);
-        Assert.IsFalse(report.PermutationImportance.Available);
-        StringAssert.Contains(report.PermutationImportance.Reason, "not part of this build");
+
+        var importance = report.PermutationImportance;
+        Assert.IsTrue(importance.Available, importance.Reason);
+        Assert.AreEqual("columns", importance.Level);
+        Assert.AreEqual(5, importance.Repeats);
+        Assert.AreEqual(true, importance.HigherIsBetter);
+        var expected = ml.BinaryClassification.Evaluate(model.Transform(data), "Malignant");
+        Assert.AreEqual(expected.AreaUnderRocCurve, importance.Baseline!.Value, 1e-6, "the baseline is the model's AUC on the data");
+        Assert.AreEqual(30, importance.Features.Count, "every input column but the label");
+        var means = importance.Features.Select(f => f.Mean).ToList();
+        CollectionAssert.AreEqual(means.OrderByDescending(m => m).ToList(), means, "most important first");
+        Assert.IsTrue(importance.Features.All(f => f.Values.Count == 5 && f.Ci95Low <= f.Mean && f.Mean <= f.Ci95High));
     }
 
     [TestMethod]
@@ -290,5 +303,19 @@ public sealed class ReportBuilderTests
         Assert.IsTrue(report.Shap.Available, report.Shap.Reason);
         Assert.AreEqual(0, report.Quality.ShapAdditivity!.Violations);
         Assert.IsTrue(report.Rows.All(r => r.Lime!.Class == r.Prediction.PredictedLabel), "LIME explains each row's predicted class");
+    }
+
+    /// <summary>Checks a LIME quartile condition ("x &lt;= a", "a &lt; x &lt;= b", "x &gt; b") against the row's value.</summary>
+    private static bool ConditionHolds(string condition, string name, double value)
+    {
+        double Number(string text) => double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        var parts = condition.Split(' ');
+        return parts switch
+        {
+            [var n, "<=", var high] when n == name => value <= Number(high) * (1 + 1e-3),
+            [var n, ">", var low] when n == name => value > Number(low) * (1 - 1e-3),
+            [var low, "<", var n, "<=", var high] when n == name => value > Number(low) * (1 - 1e-3) && value <= Number(high) * (1 + 1e-3),
+            _ => false,
+        };
     }
 }
