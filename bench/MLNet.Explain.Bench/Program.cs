@@ -7,6 +7,7 @@ using MLNet.Explain.Bench;
 //        MLNet.Explain.Bench pfi [runs]
 //        MLNet.Explain.Bench report [runs] [trees] [leaves]
 //        MLNet.Explain.Bench shap
+//        MLNet.Explain.Bench shap-vs-fcc [row]   (values, not timings: the numbers of docs/shap.md)
 switch (args.FirstOrDefault())
 {
     case "gradients":
@@ -34,7 +35,10 @@ switch (args.FirstOrDefault())
     case "shap":
         ShapBench.Run(args[1..]);
         break;
+    case "shap-vs-fcc":
+        ShapVersusFeatureContributions.Run(args[1..]);
+        break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] [threads] | gradients-profile <model.onnx> [batch] [runs] [threads] | throughput <model.onnx> <rows> <row size> <output name> [runs] [batch] [threads] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] [threads] | gradients-profile <model.onnx> [batch] [runs] [threads] | throughput <model.onnx> <rows> <row size> <output name> [runs] [batch] [threads] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap | shap-vs-fcc [row]");
         break;
 }

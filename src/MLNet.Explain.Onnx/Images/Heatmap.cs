@@ -24,6 +24,9 @@ public sealed class HeatmapOptions
     public double ClipPercentile { get; set; } = 99;
 
     public bool ColorBar { get; set; } = true;
+
+    /// <summary>Output pixels per map cell along each axis: small inputs (8x8 digits, 28x28 MNIST) need magnifying to be readable.</summary>
+    public int PixelScale { get; set; } = 1;
 }
 
 /// <summary>Renders attribution maps as PNG heatmaps and image overlays with a colour bar.</summary>
@@ -54,18 +57,21 @@ public static class Heatmap
         options ??= new HeatmapOptions();
         if (map.Length != height * width)
             throw new ArgumentException($"The map has {map.Length} values; {height}x{width} needs {height * width}.", nameof(map));
+        if (options.PixelScale < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.PixelScale, $"{nameof(HeatmapOptions.PixelScale)} must be at least 1.");
         bool signed = map.Any(v => v < 0);
         float limit = Limit(map, options.ClipPercentile);
 
         const int barWidth = 16, margin = 44;
-        int totalWidth = width + (options.ColorBar ? barWidth + margin : 0);
-        using var surface = new SKBitmap(new SKImageInfo(totalWidth, height, SKColorType.Rgba8888, SKAlphaType.Premul));
+        var area = new SKRect(0, 0, width * options.PixelScale, height * options.PixelScale);
+        int totalWidth = (int)area.Width + (options.ColorBar ? barWidth + margin : 0);
+        using var surface = new SKBitmap(new SKImageInfo(totalWidth, (int)area.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(surface);
         canvas.Clear(SKColors.White);
         if (image is not null)
         {
             using var background = SKImage.FromBitmap(image);
-            canvas.DrawImage(background, new SKRect(0, 0, width, height), new SKSamplingOptions(SKFilterMode.Linear));
+            canvas.DrawImage(background, area, new SKSamplingOptions(SKFilterMode.Linear));
         }
 
         using var overlay = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
@@ -74,10 +80,10 @@ public static class Heatmap
             for (int x = 0; x < width; x++)
                 overlay.SetPixel(x, y, ColorOf(map[y * width + x] / limit, signed).WithAlpha(alpha));
         using (var heat = SKImage.FromBitmap(overlay))
-            canvas.DrawImage(heat, 0, 0, new SKSamplingOptions(SKFilterMode.Nearest));
+            canvas.DrawImage(heat, area, new SKSamplingOptions(SKFilterMode.Nearest));
 
         if (options.ColorBar)
-            DrawColorBar(canvas, new SKRect(width + 8, 8, width + 8 + barWidth, height - 8), signed, limit);
+            DrawColorBar(canvas, new SKRect(area.Right + 8, 8, area.Right + 8 + barWidth, area.Bottom - 8), signed, limit);
 
         using var data = SKImage.FromBitmap(surface).Encode(SKEncodedImageFormat.Png, 100);
         using var file = File.Create(path);

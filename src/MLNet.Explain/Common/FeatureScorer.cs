@@ -41,6 +41,9 @@ public sealed class FeatureScorer
 
     public int FeatureCount => _parts.FeatureCount;
 
+    /// <summary>Names of the feature slots (for messages).</summary>
+    public IReadOnlyList<string> FeatureNames => _parts.FeatureNames;
+
     /// <summary>
     /// Scores the row-major matrix <paramref name="features"/> (rows x <see cref="FeatureCount"/>) into
     /// <paramref name="outputs"/> (rows x <see cref="OutputCount"/>).

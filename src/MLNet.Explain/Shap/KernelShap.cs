@@ -38,6 +38,7 @@ internal sealed class KernelShap : RowShapAlgorithm<object>
         MaxFeatures = maxFeatures;
         Seed = seed;
         var scores = Score(background.Rows.SelectMany(r => r).ToArray(), background.Count);
+        RequireFiniteScores(background, scores, OutputCount, scorer.FeatureNames);
         double total = background.TotalWeight;
         ExpectedOutputs = Enumerable.Range(0, OutputCount)
             .Select(k => Enumerable.Range(0, background.Count).Sum(b => background.Weights[b] * scores[b * OutputCount + k]) / total)
@@ -90,6 +91,14 @@ internal sealed class KernelShap : RowShapAlgorithm<object>
         var random = RowRandom.For(Seed, x);
         var design = KernelDesign.Build(m, Samples ?? 2 * m + 2048, random);
         var coalitionOutputs = ExpectedOnCoalitions(x, varying, design);
+        if (!coalitionOutputs.All(double.IsFinite) || !explained.ToArray().All(double.IsFinite))
+        {
+            // The model scores NaN (or ±∞) when some of the row's values are present, as a linear model does on a
+            // NaN feature: the game, hence every Shapley value of the row, is undefined.
+            for (int k = 0; k < OutputCount; k++)
+                foreach (int j in varying) values[k * FeatureCount + j] = double.NaN;
+            return;
+        }
         for (int k = 0; k < OutputCount; k++)
         {
             var targets = new double[design.Count];
@@ -182,6 +191,21 @@ internal sealed class KernelShap : RowShapAlgorithm<object>
         => Link == ShapLink.Logit
             ? Math.Log(Math.Clamp(value, LogitEpsilon, 1 - LogitEpsilon) / (1 - Math.Clamp(value, LogitEpsilon, 1 - LogitEpsilon)))
             : value;
+
+    /// <summary>
+    /// The base value needs a finite score on every background row; a model that scores NaN on some (a linear model on
+    /// NaN features) makes every coalition's expectation NaN, so the fit fails naming the slots at fault.
+    /// </summary>
+    private static void RequireFiniteScores(Background background, float[] scores, int outputs, IReadOnlyList<string> featureNames)
+    {
+        var bad = Enumerable.Range(0, background.Count).Where(b => !Enumerable.Range(0, outputs).All(k => float.IsFinite(scores[b * outputs + k]))).ToList();
+        if (bad.Count == 0) return;
+        var nanSlots = bad.SelectMany(b => Enumerable.Range(0, background.Rows[b].Length).Where(j => float.IsNaN(background.Rows[b][j]))).Distinct().Order().ToList();
+        throw new ArgumentException(
+            $"Kernel SHAP: the model's output is not finite on {bad.Count} of the {background.Count} background rows"
+            + (nanSlots.Count > 0 ? $" (they have NaN in {string.Join(", ", nanSlots.Select(j => $"'{featureNames[j]}'"))})" : "")
+            + ", so the base value E[f(background)] is undefined. Remove or impute those background rows.");
+    }
 
     private static bool SameValue(float a, float b) => a == b || (float.IsNaN(a) && float.IsNaN(b));
 

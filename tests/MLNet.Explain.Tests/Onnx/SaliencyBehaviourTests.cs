@@ -16,7 +16,7 @@ public sealed class SaliencyBehaviourTests
 
     private static string Digits => TestModels.Get("digits_cnn").ModelPath;
 
-    private static IDataView DigitsData(int rows) => SaliencyReferenceTests.DigitsRows(rows);
+    private static IDataView DigitsData(int rows) => DigitsRows(Ml, rows);
 
     [TestMethod]
     public void RandomizingTheLastLayerChangesTheSaliencyMaps()
@@ -70,13 +70,6 @@ public sealed class SaliencyBehaviourTests
         var withUpstream = Data(Ml, inputs.SelectMany(r => r.input).ToArray(), [1, 8, 8], upstream: upstream.ToArray(), upstreamSize: 10);
         using var chained = Fit(Ml.Explain().Saliency(new VanillaGradientOptions { ModelPath = Digits, Target = SaliencyTarget.UpstreamGradient("upstream") }), withUpstream);
         AssertClose(Column(chained, withUpstream, "Saliency"), expected, 1e-4, "probability gradient vs chain rule");
-    }
-
-    private static float[] Forward(SaliencyTransformer stage, float[] input)
-    {
-        float[] output = [];
-        stage.OnnxModel.Forward(1, (_, x) => input.CopyTo(x), (_, y) => output = y.ToArray());
-        return output;
     }
 
     [TestMethod]

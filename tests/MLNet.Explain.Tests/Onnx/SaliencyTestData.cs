@@ -38,6 +38,14 @@ internal static class SaliencyTestData
         return Data(ml, input.Data, input.Shape[1..].Select(d => (int)d).ToArray(), model.Targets().Data);
     }
 
+    /// <summary>Rows of tests/data/digits.csv scaled like the digits CNN's training data (pixels / 16), as [1, 8, 8] inputs.</summary>
+    public static IDataView DigitsRows(MLContext ml, int count)
+    {
+        var lines = File.ReadLines(TestData.PathOf("digits.csv")).Skip(1).Take(count);
+        var pixels = lines.SelectMany(l => l.Split(',').Take(64).Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture) / 16)).ToArray();
+        return Data(ml, pixels, [1, 8, 8]);
+    }
+
     /// <summary>An empty pipeline: the data already holds the model input (an ApplyOnnxModel pipeline passes it through the same way).</summary>
     public static ITransformer NoPipeline => new TransformerChain<ITransformer>();
 
@@ -49,6 +57,16 @@ internal static class SaliencyTestData
 
     public static float[] Scalars(SaliencyTransformer stage, IDataView data, string name)
         => stage.Transform(data).GetColumn<float>(name).ToArray();
+
+    /// <summary>The explained output of the stage's prepared model at each input (forward passes of its own ONNX Runtime session).</summary>
+    public static float[][] Forward(SaliencyTransformer stage, IReadOnlyList<float[]> inputs)
+    {
+        var outputs = new float[inputs.Count][];
+        stage.OnnxModel.Forward(inputs.Count, (r, x) => inputs[r].CopyTo(x), (r, y) => outputs[r] = y.ToArray());
+        return outputs;
+    }
+
+    public static float[] Forward(SaliencyTransformer stage, float[] input) => Forward(stage, [input])[0];
 
     public static double RelativeL2(float[] actual, float[] expected)
     {

@@ -56,6 +56,39 @@ public sealed class TreeShapAdditivityTests
     }
 
     [TestMethod]
+    public void ProbabilityOfPlattCalibratedTreesAddsUpToItsLogitExactly()
+    {
+        var ml = new MLContext(seed: 1);
+        var split = BreastCancer(ml);
+        foreach (var trainer in new IEstimator<ITransformer>[]
+        {
+            ml.BinaryClassification.Trainers.FastTree(split.Label, numberOfTrees: 30, numberOfLeaves: 12),
+            ml.BinaryClassification.Trainers.LightGbm(split.Label, numberOfLeaves: 12, numberOfIterations: 30),
+        })
+        {
+            var model = Fit(ml, split, trainer);
+            var shap = ml.Explain().Shap(new ShapOptions { Output = ShapOutput.Probability, Link = ShapLink.Logit }).Fit(model, split.Train);
+            Assert.AreEqual(ShapAlgorithmKind.Tree, shap.Algorithm, "the logit of a Platt probability is affine in the margin");
+            Assert.AreEqual("logit(Probability)", shap.ExplainedOutput);
+            var output = shap.Transform(split.Test);
+            var probabilities = output.GetColumn<float>("Probability").ToList();
+            var rows = Rows(shap, split.Test);
+            int compared = 0;
+            for (int r = 0; r < rows.Count; r++)
+            {
+                double sum = rows[r].Base + rows[r].Values.Sum(v => (double)v);
+                AssertAdditive(rows[r].Output, sum, $"row {r} ShapOutput");
+                // A float probability within 1e-3 of 0 or 1 no longer pins its logit down to the tolerance.
+                double p = probabilities[r];
+                if (Math.Min(p, 1 - p) < 1e-3) continue;
+                AssertAdditive(Math.Log(p / (1 - p)), sum, $"row {r} logit(Probability)");
+                compared++;
+            }
+            Assert.IsTrue(compared > 10, $"{compared} rows with a probability away from 0 and 1");
+        }
+    }
+
+    [TestMethod]
     public void FastTreeRegressionValuesAddUpToTheScore()
     {
         var ml = new MLContext(seed: 1);
