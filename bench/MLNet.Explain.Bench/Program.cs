@@ -5,6 +5,7 @@ using MLNet.Explain.Bench;
 //        MLNet.Explain.Bench lime [trees] [leaves] [rows]
 //        MLNet.Explain.Bench pfi [runs]
 //        MLNet.Explain.Bench report [runs] [trees] [leaves]
+//        MLNet.Explain.Bench saliency [batch] [repeats]   (starts saliency-memory <batch> <steps> children)
 //        MLNet.Explain.Bench shap
 //        MLNet.Explain.Bench shap-vs-fcc [row]   (values, not timings: the numbers of docs/shap.md)
 switch (args.FirstOrDefault())
@@ -17,6 +18,9 @@ switch (args.FirstOrDefault())
         break;
     case "saliency":
         SaliencyBench.Run(args[1..]);
+        break;
+    case "saliency-memory":
+        SaliencyBench.Memory(args[1..]);
         break;
     case "lime":
         LimeBenchmark.Run(args[1..]);
@@ -34,6 +38,6 @@ switch (args.FirstOrDefault())
         ShapVersusFeatureContributions.Run(args[1..]);
         break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap | shap-vs-fcc [row]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | saliency-memory <batch> <steps> | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap | shap-vs-fcc [row]");
         break;
 }
