@@ -47,10 +47,9 @@ internal sealed class SlotScoring : ITabularScoring
                 probe[r * p + j] = ProbeValue(_state.Features[j], random);
         var expected = new float[ProbeRows];
         _scorer.Score(probe, expected);
-        for (int r = 0; r < ProbeRows; r++)
-            if (Output(trees, _calibrator, probe.AsSpan(r * p, p)) != expected[r])
-                return null;
-        return trees;
+        var direct = new float[ProbeRows];
+        ScoreDirect(trees, probe, direct);
+        return direct.AsSpan().SequenceEqual(expected) ? trees : null;
     }
 
     /// <summary>A value a sample can take: a training category, or a bin edge or mean of a continuous feature.</summary>
@@ -62,10 +61,12 @@ internal sealed class SlotScoring : ITabularScoring
         return (float)(random.NextInt(3) switch { 0 => bin.Min, 1 => bin.Max, _ => bin.Mean });
     }
 
-    private static float Output(TreeEnsembleEvaluator trees, ICalibrator? calibrator, ReadOnlySpan<float> features)
+    private void ScoreDirect(TreeEnsembleEvaluator trees, ReadOnlySpan<float> matrix, Span<float> outputs)
     {
-        float score = trees.Score(features);
-        return calibrator is null ? score : calibrator.PredictProbability(score);
+        trees.Score(matrix, _state.Features.Count, outputs);
+        if (_calibrator is not null)
+            foreach (ref var output in outputs)
+                output = _calibrator.PredictProbability(output);
     }
 
     public IReadOnlyList<string> InputColumns { get; }
@@ -118,8 +119,7 @@ internal sealed class SlotScoring : ITabularScoring
         if (_trees is null)
             _scorer.Score(matrix, outputs);
         else
-            for (int i = 0; i < outputs.Length; i++)
-                outputs[i] = Output(_trees, _calibrator, matrix.AsSpan(i * p, p));
+            ScoreDirect(_trees, matrix, outputs);
     }
 
     /// <summary>The value that replaces a missing one, or an exception naming <paramref name="where"/>.</summary>

@@ -96,6 +96,36 @@ public sealed class ShapCommandTests
     }
 
     [TestMethod]
+    public void OptionsReachTheStage()
+    {
+        var ml = new MLContext(seed: 1);
+        var (data, model, _) = TestData.BreastCancerFastTree(ml, trees: 8);
+        var modelPath = SaveModel(ml, model, data, "breast-cancer-options.zip");
+        var rowsPath = WriteRows("breast_cancer.csv", "bc-options-rows.csv", [5, 60, 300], dropLabel: true);
+        var background = TestData.PathOf("breast_cancer.csv");
+        var rows = ModelInput.LoadRowsFor(ml, model, data.Schema, rowsPath);
+
+        foreach (var (args, options) in new (string[], ShapOptions)[]
+        {
+            (["--output", "probability", "--link", "logit", "--perturbation", "interventional", "--max-background", "7", "--seed", "4"],
+                new ShapOptions { Output = ShapOutput.Probability, Link = ShapLink.Logit, TreePerturbation = TreeShapPerturbation.Interventional, MaxBackgroundRows = 7, Seed = 4 }),
+            (["--algorithm", "kernel", "--samples", "300", "--max-background", "6", "--seed", "5"],
+                new ShapOptions { Algorithm = ShapAlgorithmKind.Kernel, NumberOfSamples = 300, MaxBackgroundRows = 6, Seed = 5 }),
+        })
+        {
+            var outPath = Path.Combine(_folder, "bc-options.csv");
+            var (exit, text) = Run(["shap", "--model", modelPath, "--data", rowsPath, "--background", background, .. args, "--out", outPath]);
+            Assert.AreEqual(0, exit, text);
+            var shap = ml.Explain().Shap(options).Fit(model, data);
+            StringAssert.Contains(text, shap.ExplainedOutput);
+            var expected = shap.Transform(rows).GetColumn<float[]>(ShapTransformer.ValuesColumn).ToList();
+            var written = ReadCsv(outPath).Rows;
+            for (int r = 0; r < 3; r++)
+                CollectionAssert.AreEqual(expected[r], written[r][1..^2].Select(Cell).ToArray(), $"{string.Join(' ', args)}: row {r}");
+        }
+    }
+
+    [TestMethod]
     public void MulticlassWritesTheChosenOrPredictedClass()
     {
         var ml = new MLContext(seed: 1);
