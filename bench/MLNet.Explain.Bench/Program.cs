@@ -1,7 +1,8 @@
 using MLNet.Explain.Bench;
 
-// Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs]
-//        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs]
+// Usage: MLNet.Explain.Bench gradients <model.onnx> [batch] [runs] [threads]
+//        MLNet.Explain.Bench gradients-profile <model.onnx> [batch] [runs] [threads]
+//        MLNet.Explain.Bench throughput <model.onnx> <rows> <row size> <output name> [runs] [batch] [threads]
 //        MLNet.Explain.Bench lime [trees] [leaves] [rows]
 //        MLNet.Explain.Bench pfi [runs]
 //        MLNet.Explain.Bench report [runs] [trees] [leaves]
@@ -11,10 +12,14 @@ using MLNet.Explain.Bench;
 switch (args.FirstOrDefault())
 {
     case "gradients":
-        GradientBenchmarks.BackwardOverForward(args[1], args.Length > 2 ? int.Parse(args[2]) : 16, args.Length > 3 ? int.Parse(args[3]) : 5);
+        GradientBenchmarks.BackwardOverForward(args[1], args.Length > 2 ? int.Parse(args[2]) : 16, args.Length > 3 ? int.Parse(args[3]) : 5, args.Length > 4 ? int.Parse(args[4]) : 2);
+        break;
+    case "gradients-profile":
+        GradientProfile.Run(args[1], args.Length > 2 ? int.Parse(args[2]) : 16, args.Length > 3 ? int.Parse(args[3]) : 3, args.Length > 4 ? int.Parse(args[4]) : 2);
         break;
     case "throughput":
-        GradientBenchmarks.ForwardThroughput(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5);
+        GradientBenchmarks.ForwardThroughput(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4], args.Length > 5 ? int.Parse(args[5]) : 5,
+            args.Length > 6 ? int.Parse(args[6]) : int.Parse(args[2]), args.Length > 7 ? int.Parse(args[7]) : 2);
         break;
     case "saliency":
         SaliencyBench.Run(args[1..]);
@@ -38,6 +43,6 @@ switch (args.FirstOrDefault())
         ShapVersusFeatureContributions.Run(args[1..]);
         break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] | throughput <model.onnx> <rows> <row size> <output name> [runs] | saliency [batch] [repeats] | saliency-memory <batch> <steps> | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap | shap-vs-fcc [row]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] [threads] | gradients-profile <model.onnx> [batch] [runs] [threads] | throughput <model.onnx> <rows> <row size> <output name> [runs] [batch] [threads] | saliency [batch] [repeats] | saliency-memory <batch> <steps> | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap | shap-vs-fcc [row]");
         break;
 }

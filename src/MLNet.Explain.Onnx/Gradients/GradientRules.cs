@@ -182,14 +182,20 @@ internal static class GradientRules
 
     private static string Positive(VjpContext c) => c.G.Op("Greater", [c.X, c.G.Scalar(0, c.Type(c.X))]);
 
+    /// <summary>
+    /// X &gt; 0 read from the Relu output (Y &gt; 0 exactly where X &gt; 0), so the pre-activation is not needed by the backward graph and ONNX
+    /// Runtime can still fuse the Relu into the Conv/Add before it.
+    /// </summary>
+    private static string ReluActive(VjpContext c) => c.G.Op("Greater", [c.Y, c.G.Scalar(0, c.Type(c.Y))]);
+
     /// <summary>Standard: pass dY where X &gt; 0. Guided Backprop also drops negative dY; Deconvnet keeps only positive dY regardless of X.</summary>
     private static string Relu(VjpContext c)
     {
         var zero = c.G.Scalar(0, c.Type(c.X));
         return c.ReluMode switch
         {
-            ReluGradientMode.Standard => c.G.Op("Where", [Positive(c), c.Dy, zero]),
-            ReluGradientMode.Guided => c.G.Op("Where", [Positive(c), c.G.Op("Relu", [c.Dy]), zero]),
+            ReluGradientMode.Standard => c.G.Op("Where", [ReluActive(c), c.Dy, zero]),
+            ReluGradientMode.Guided => c.G.Op("Where", [ReluActive(c), c.G.Op("Relu", [c.Dy]), zero]),
             ReluGradientMode.Deconvnet => c.G.Op("Relu", [c.Dy]),
             _ => throw new ArgumentOutOfRangeException(nameof(c), c.ReluMode, "Unknown ReLU gradient mode."),
         };
@@ -314,6 +320,120 @@ internal static class GradientRules
             ("pads", w.PadBegin.Concat(end).ToArray()), ("output_padding", outputPadding));
     }
 
+    /// <summary>
+    /// The Conv input gradient as ordinary convolutions of dY, which ONNX Runtime runs with its blocked (NCHWc) kernels, several times faster on
+    /// CPU than ConvTranspose. Along an axis with stride s, the input positions q·s + r of one phase r receive dY only through the kernel taps
+    /// t ≡ r + padBegin (mod s), so each phase is a stride-1 Conv of dY with those taps reversed, and the phases interleave into dX (a polyphase
+    /// decomposition: no multiplications by inserted zeros). With stride 1 there is one phase, the Conv with the flipped kernel. Strided axes
+    /// with dilation use ConvTranspose, and so do gradients with fewer channels than one block of the blocked kernels (an RGB image input):
+    /// there ConvTranspose's single GEMM is cheaper than convolutions whose few output channels are padded to a block (measured on ResNet18's
+    /// first convolution, docs/benchmarks.md).
+    /// </summary>
+    private static string ConvInputGradient(GraphEmitter g, string dy, string weights, long group, WindowGeometry w)
+    {
+        const long blockedChannels = 16;
+        int n = w.Kernel.Length;
+        var phases = Enumerable.Range(0, n).Select(axis => AxisPhase.Of(w, axis)).ToArray();
+        if (phases.Any(p => p is null) || g.Shape(weights)[1] * group < blockedChannels)
+        {
+            return ConvTransposeTo(g, dy, weights, group, w);
+        }
+
+        var kernel = SwapKernelChannels(g, weights, group);
+        var batchAndChannels = new[] { g.Shape(dy)[0], g.Shape(kernel)[0] };
+        var phaseLength = phases.Select(p => p![0].Length).ToArray();
+        string Phase(AxisPhase[] axes)
+        {
+            var crop = axes.Select((p, i) => (Begin: Math.Max(0, -p.PadBegin), End: w.Output[i] - Math.Max(0, -p.PadEnd))).ToArray();
+            if (axes.Any(p => p.Taps == 0 || p.Length == 0) || crop.Any(c => c.End <= c.Begin))
+            {
+                return g.Zeros([.. batchAndChannels, .. phaseLength], g.Type(dy));
+            }
+
+            var spatialAxes = Enumerable.Range(2, n).Select(i => (long)i).ToArray();
+            var source = crop.Select((c, i) => c.Begin == 0 && c.End == w.Output[i]).All(b => b)
+                ? dy
+                : g.Op("Slice", [dy, g.Int64s(crop.Select(c => c.Begin).ToArray()), g.Int64s(crop.Select(c => c.End).ToArray()), g.Int64s(spatialAxes)]);
+            var taps = g.Op("Slice", [kernel,
+                g.Int64s(axes.Select(p => p.TapStart + ((p.Taps - 1) * p.TapStep)).ToArray()),
+                g.Int64s(axes.Select(p => p.TapStart == 0 ? long.MinValue : p.TapStart - 1).ToArray()),
+                g.Int64s(spatialAxes), g.Int64s(axes.Select(p => -p.TapStep).ToArray())]);
+            var pads = axes.Select(p => Math.Max(0, p.PadBegin)).Concat(axes.Select(p => Math.Max(0, p.PadEnd))).ToArray();
+            var result = g.Op("Conv", [source, taps], ("dilations", axes.Select(p => p.Dilation).ToArray()), ("group", group),
+                ("kernel_shape", axes.Select(p => p.Taps).ToArray()), ("pads", pads));
+            var shortfall = axes.Select((p, i) => phaseLength[i] - p.Length).ToArray();
+            return shortfall.All(s => s == 0) ? result : g.Op("Pad", [result, g.Int64s([.. new long[n + 2], 0, 0, .. shortfall])]);
+        }
+
+        // Interleave the phases axis by axis: stack the s phases of an axis next to it and merge the two axes.
+        string Interleave(int axis, AxisPhase[] chosen)
+        {
+            if (axis == n)
+            {
+                return Phase(chosen);
+            }
+
+            var parts = phases[axis]!.Select(p => Interleave(axis + 1, [.. chosen, p])).ToArray();
+            if (parts.Length == 1)
+            {
+                return parts[0];
+            }
+
+            var shape = g.Shape(parts[0]);
+            var stackedShape = shape.Take(axis + 3).Append(1).Concat(shape.Skip(axis + 3)).ToArray();
+            var stacked = g.Op("Concat", parts.Select(part => g.Reshape(part, stackedShape)).ToArray(), ("axis", (long)axis + 3));
+            return g.Reshape(stacked, [.. shape.Take(axis + 2), shape[axis + 2] * parts.Length, .. shape.Skip(axis + 3)]);
+        }
+
+        var full = Interleave(0, []);
+        var extent = g.Shape(full)[2..];
+        return extent.SequenceEqual(w.Input)
+            ? full
+            : g.Op("Slice", [full, g.Int64s(new long[n]), g.Int64s(w.Input), g.Int64s(Enumerable.Range(2, n).Select(i => (long)i).ToArray())]);
+    }
+
+    /// <summary>Kernel [M, C/group, k...] as [C, M/group, k...]: the channel axes swapped within each group (constant-folded by ONNX Runtime for initializers).</summary>
+    private static string SwapKernelChannels(GraphEmitter g, string weights, long group)
+    {
+        var shape = g.Shape(weights);
+        var kernel = shape[2..];
+        var grouped = g.Reshape(weights, [group, shape[0] / group, shape[1], .. kernel]);
+        var swapped = g.Transpose(grouped, [0, 2, 1, .. Enumerable.Range(3, kernel.Length).Select(i => (long)i)]);
+        return g.Reshape(swapped, [group * shape[1], shape[0] / group, .. kernel]);
+    }
+
+    /// <summary>
+    /// One phase of the Conv input gradient along one spatial axis: the input positions q·stride + r (Length of them) are a Conv of dY with the
+    /// kernel taps TapStart, TapStart + TapStep, ... (Taps of them, reversed), dilated by Dilation, with signed pads (negative: crop dY).
+    /// </summary>
+    private sealed record AxisPhase(long TapStart, long Taps, long TapStep, long Dilation, long PadBegin, long PadEnd, long Length)
+    {
+        public static AxisPhase[]? Of(WindowGeometry w, int axis)
+        {
+            var (stride, dilation, kernel) = (w.Strides[axis], w.Dilations[axis], w.Kernel[axis]);
+            var (padBegin, input, output) = (w.PadBegin[axis], w.Input[axis], w.Output[axis]);
+            if (stride == 1)
+            {
+                long reach = dilation * (kernel - 1);
+                return [new(0, kernel, 1, dilation, reach - padBegin, input - output + padBegin, input)];
+            }
+
+            if (dilation != 1)
+            {
+                return null;
+            }
+
+            return Enumerable.Range(0, (int)stride).Select(r =>
+            {
+                long first = (r + padBegin) % stride;
+                long taps = first < kernel ? (kernel - first + stride - 1) / stride : 0;
+                long length = r < input ? (input - r + stride - 1) / stride : 0;
+                long begin = taps - 1 - ((r + padBegin) / stride);
+                return new AxisPhase(first, taps, stride, 1, begin, length - output - begin + taps - 1, length);
+            }).ToArray();
+        }
+    }
+
     private static void Conv(VjpContext c)
     {
         var g = c.G;
@@ -326,7 +446,7 @@ internal static class GradientRules
         if (c.Needs(0))
         {
             var window = ShapeInference.Window(c.Node, xShape, c.Node.Ints("kernel_shape") ?? wShape[2..]);
-            c.Set(0, ConvTransposeTo(g, c.Dy, c.In(1), c.Node.Int("group", 1), window));
+            c.Set(0, ConvInputGradient(g, c.Dy, c.In(1), c.Node.Int("group", 1), window));
         }
 
         if (c.Needs(2))

@@ -175,10 +175,26 @@ public sealed class GradientRuleTests
     [DataRow(1, 2, 1, 3, "", "SAME_UPPER", 18)]
     [DataRow(2, 3, 1, 2, "", "SAME_LOWER", 18)]
     [DataRow(1, 2, 1, 3, "", "VALID", 18)]
+    [DataRow(1, 1, 1, 3, "0,1,2,1", "NOTSET", 18)]
+    [DataRow(2, 1, 1, 1, "1,0,0,2", "NOTSET", 18)]
+    [DataRow(1, 2, 1, 1, "0,0,0,0", "NOTSET", 18)]
+    [DataRow(2, 2, 1, 7, "3,3,3,3", "NOTSET", 18)]
+    [DataRow(1, 3, 1, 2, "0,1,1,0", "NOTSET", 18)]
+    [DataRow(1, 2, 1, 4, "4,0,0,3", "NOTSET", 18)]
+    [DataRow(1, 2, 2, 3, "1,2,1,0", "NOTSET", 18)]
     public void Conv2D(int group, int stride, int dilation, int kernel, string pads, string autoPad, int opset)
     {
+        // 4 input channels: the input gradient is a ConvTranspose; 16: phase convolutions (GradientRules.ConvInputGradient).
+        foreach (long channels in new[] { 4, 16 })
+        {
+            Conv2D(group, stride, dilation, kernel, pads, autoPad, opset, channels);
+        }
+    }
+
+    private static void Conv2D(int group, int stride, int dilation, int kernel, string pads, string autoPad, int opset, long channels)
+    {
         var g = new TestGraph(opset);
-        var x = g.Input("x", [4, 9, 8]);
+        var x = g.Input("x", [channels, 9, 8]);
         var attributes = new List<(string, object)>
         {
             ("group", (long)group), ("strides", new long[] { stride, stride }), ("dilations", new long[] { dilation, dilation }), ("kernel_shape", new long[] { kernel, kernel }),
@@ -193,17 +209,19 @@ public sealed class GradientRuleTests
             attributes.Add(("auto_pad", autoPad));
         }
 
-        var y = g.Node("Conv", [x, g.Weights([6, 4 / group, kernel, kernel]), g.Weights([6])], [.. attributes]);
+        var y = g.Node("Conv", [x, g.Weights([6, channels / group, kernel, kernel]), g.Weights([6])], [.. attributes]);
         g.Output(y);
         GradientCheck.Verify(g, y, ["x"]);
     }
 
     [TestMethod]
-    public void Conv1D()
+    [DataRow(3)]
+    [DataRow(16)]
+    public void Conv1D(long channels)
     {
         var g = new TestGraph(13);
-        var x = g.Input("x", [3, 11]);
-        var y = g.Node("Conv", [x, g.Weights([2, 3, 3])], ("strides", new long[] { 2 }), ("pads", new long[] { 1, 0 }));
+        var x = g.Input("x", [channels, 11]);
+        var y = g.Node("Conv", [x, g.Weights([2, channels, 3])], ("strides", new long[] { 2 }), ("pads", new long[] { 1, 0 }));
         g.Output(y);
         GradientCheck.Verify(g, y, ["x"]);
     }
