@@ -6,6 +6,7 @@ using MLNet.Explain.Bench;
 //        MLNet.Explain.Bench lime [trees] [leaves] [rows]
 //        MLNet.Explain.Bench pfi [runs]
 //        MLNet.Explain.Bench report [runs] [trees] [leaves]
+//        MLNet.Explain.Bench saliency [batch] [repeats]   (starts saliency-memory <batch> <steps> children)
 //        MLNet.Explain.Bench shap
 //        MLNet.Explain.Bench shap-vs-fcc [row]   (values, not timings: the numbers of docs/shap.md)
 switch (args.FirstOrDefault())
@@ -23,6 +24,9 @@ switch (args.FirstOrDefault())
     case "saliency":
         SaliencyBench.Run(args[1..]);
         break;
+    case "saliency-memory":
+        SaliencyBench.Memory(args[1..]);
+        break;
     case "lime":
         LimeBenchmark.Run(args[1..]);
         break;
@@ -39,6 +43,6 @@ switch (args.FirstOrDefault())
         ShapVersusFeatureContributions.Run(args[1..]);
         break;
     default:
-        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] [threads] | gradients-profile <model.onnx> [batch] [runs] [threads] | throughput <model.onnx> <rows> <row size> <output name> [runs] [batch] [threads] | saliency [batch] [repeats] | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap | shap-vs-fcc [row]");
+        Console.WriteLine("benchmarks: gradients <model.onnx> [batch] [runs] [threads] | gradients-profile <model.onnx> [batch] [runs] [threads] | throughput <model.onnx> <rows> <row size> <output name> [runs] [batch] [threads] | saliency [batch] [repeats] | saliency-memory <batch> <steps> | lime [trees] [leaves] [rows] | pfi [runs] | report [runs] [trees] [leaves] | shap | shap-vs-fcc [row]");
         break;
 }

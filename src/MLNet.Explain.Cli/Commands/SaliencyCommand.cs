@@ -154,7 +154,8 @@ internal static class SaliencyCommand
             int height = mapShape[^2], width = mapShape[^1], channels = maps[0].Length / (height * width);
             var map = Heatmap.Reduce(maps[0], channels, height, width, options is OcclusionOptions ? ChannelReduction.Sum : ChannelReduction.AbsoluteSum);
             if (options is OcclusionOptions) map = map.Select(v => v / channels).ToArray();
-            Heatmap.SavePng(pngFile.FullName, map, height, width, background);
+            // Small inputs (8x8 digits, 28x28 MNIST) are magnified to at least 160 pixels so the map and its colour bar are readable.
+            Heatmap.SavePng(pngFile.FullName, map, height, width, background, new HeatmapOptions { PixelScale = Math.Max(1, (int)Math.Ceiling(160.0 / height)) });
             Console.WriteLine($"Wrote heatmap to {pngFile.FullName}.");
         }
 

@@ -62,9 +62,13 @@ public static class Heatmap
         bool signed = map.Any(v => v < 0);
         float limit = Limit(map, options.ClipPercentile);
 
-        const int barWidth = 16, margin = 44;
+        const int barWidth = 16, gap = 8;
         var area = new SKRect(0, 0, width * options.PixelScale, height * options.PixelScale);
-        int totalWidth = (int)area.Width + (options.ColorBar ? barWidth + margin : 0);
+        using var font = new SKFont(LabelTypeface.Value, LabelSize);
+        string[] labels = signed ? [Label(limit), "0", Label(-limit)] : [Label(limit), Label(0)];
+        // The labels' width is measured, so long ones (-1.2e-05) are never cut off at the right edge.
+        int labelWidth = (int)Math.Ceiling(labels.Max(l => font.MeasureText(l)));
+        int totalWidth = (int)area.Width + (options.ColorBar ? gap + barWidth + LabelGap + labelWidth + gap : 0);
         using var surface = new SKBitmap(new SKImageInfo(totalWidth, (int)area.Height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(surface);
         canvas.Clear(SKColors.White);
@@ -83,7 +87,7 @@ public static class Heatmap
             canvas.DrawImage(heat, area, new SKSamplingOptions(SKFilterMode.Nearest));
 
         if (options.ColorBar)
-            DrawColorBar(canvas, new SKRect(area.Right + 8, 8, area.Right + 8 + barWidth, area.Bottom - 8), signed, limit);
+            DrawColorBar(canvas, new SKRect(area.Right + gap, gap, area.Right + gap + barWidth, area.Bottom - gap), signed, labels, font);
 
         using var data = SKImage.FromBitmap(surface).Encode(SKEncodedImageFormat.Png, 100);
         using var file = File.Create(path);
@@ -126,7 +130,32 @@ public static class Heatmap
         return new SKColor(Mix(stops[i].Red, stops[i + 1].Red), Mix(stops[i].Green, stops[i + 1].Green), Mix(stops[i].Blue, stops[i + 1].Blue));
     }
 
-    private static void DrawColorBar(SKCanvas canvas, SKRect bar, bool signed, float limit)
+    private const float LabelSize = 11;
+
+    /// <summary>
+    /// The colour-bar font. The Linux SkiaSharp native assets we ship (NoDependencies) are built without fontconfig, so their default
+    /// typeface has no glyphs and the labels came out invisible: fall back to a sans-serif font file of the system.
+    /// </summary>
+    private static readonly Lazy<SKTypeface> LabelTypeface = new(() =>
+    {
+        if (SKTypeface.Default.GlyphCount > 0) return SKTypeface.Default;
+        string[] known =
+        [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+            "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf", "/usr/share/fonts/liberation/LiberationSans-Regular.ttf",
+            "C:\\Windows\\Fonts\\arial.ttf", "/System/Library/Fonts/Helvetica.ttc", "/Library/Fonts/Arial.ttf",
+        ];
+        var others = Directory.Exists("/usr/share/fonts")
+            ? Directory.EnumerateFiles("/usr/share/fonts", "*Sans*.ttf", SearchOption.AllDirectories).Order()
+            : Enumerable.Empty<string>();
+        foreach (string file in known.Where(File.Exists).Concat(others))
+            if (SKTypeface.FromFile(file) is { GlyphCount: > 0 } typeface) return typeface;
+        return SKTypeface.Default;
+    });
+    private const int LabelGap = 4;
+
+    /// <summary>The bar with its labels (top: the clipping limit, bottom: 0 or −limit, and 0 at the middle of signed bars), centred on their ticks.</summary>
+    private static void DrawColorBar(SKCanvas canvas, SKRect bar, bool signed, string[] labels, SKFont font)
     {
         using var paint = new SKPaint();
         for (int y = (int)bar.Top; y < (int)bar.Bottom; y++)
@@ -135,10 +164,11 @@ public static class Heatmap
             paint.Color = ColorOf(signed ? 2 * t - 1 : t, signed);
             canvas.DrawRect(bar.Left, y, bar.Width, 1, paint);
         }
-        using var font = new SKFont(SKTypeface.Default, 10);
         using var text = new SKPaint { Color = SKColors.Black, IsAntialias = true };
-        canvas.DrawText(Label(limit), bar.Right + 3, bar.Top + 8, SKTextAlign.Left, font, text);
-        canvas.DrawText(Label(signed ? -limit : 0), bar.Right + 3, bar.Bottom, SKTextAlign.Left, font, text);
+        float half = font.Size * 0.35f;
+        float[] ticks = signed ? [bar.Top, bar.MidY, bar.Bottom] : [bar.Top, bar.Bottom];
+        for (int i = 0; i < labels.Length; i++)
+            canvas.DrawText(labels[i], bar.Right + LabelGap, ticks[i] + half, SKTextAlign.Left, font, text);
     }
 
     private static string Label(float value) => value.ToString(Math.Abs(value) >= 100 || (value != 0 && Math.Abs(value) < 0.01) ? "0.0e0" : "0.00");

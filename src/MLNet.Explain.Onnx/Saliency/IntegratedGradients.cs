@@ -53,8 +53,9 @@ internal sealed class IntegratedGradients : SaliencyMethod
             accumulated[r] = new double[size];
         }
 
-        var atBaseline = new double[block.Count];
-        model.Forward(block.Count, (r, input) => baselines[r].CopyTo(input), (r, output) => atBaseline[r] = Dot(output, block[r].Cotangent));
+        // f(x) and f(baseline) of every row in one pass of forward runs (the targets may need f(x) too).
+        var baselineOutputs = block.ForwardWith(baselines);
+        var atBaseline = Enumerable.Range(0, block.Count).Select(r => Dot(baselineOutputs[r], block[r].Cotangent)).ToArray();
 
         model.Gradients(ReluGradientMode.Standard, model.InputName, block.Count * steps,
             (e, input, cotangent) =>

@@ -106,19 +106,15 @@ internal abstract class SaliencyMethod
 /// <summary>The rows of one block with their inputs, targets and (computed once, on demand) the model outputs at the inputs.</summary>
 internal sealed class SaliencyBlock
 {
+    private readonly SaliencyModel _model;
     private readonly SaliencyRow[] _rows;
-    private readonly Lazy<float[]> _outputs;
+    private float[]? _outputs;
 
     public SaliencyBlock(SaliencyModel model, SaliencyRow[] rows)
     {
+        _model = model;
         _rows = rows;
         foreach (var row in rows) row.Block = this;
-        _outputs = new Lazy<float[]>(() =>
-        {
-            var outputs = new float[rows.Length * model.OutputSize];
-            model.Forward(rows.Length, (i, input) => rows[i].Input.CopyTo(input), (i, output) => output.CopyTo(outputs.AsSpan(i * model.OutputSize)));
-            return outputs;
-        });
         OutputSize = model.OutputSize;
     }
 
@@ -129,7 +125,31 @@ internal sealed class SaliencyBlock
     public SaliencyRow this[int row] => _rows[row];
 
     /// <summary>The model output at row <paramref name="row"/>'s input.</summary>
-    public ReadOnlySpan<float> Output(int row) => _outputs.Value.AsSpan(row * OutputSize, OutputSize);
+    public ReadOnlySpan<float> Output(int row)
+    {
+        if (_outputs is null) ForwardWith([]);
+        return _outputs.AsSpan(row * OutputSize, OutputSize);
+    }
+
+    /// <summary>
+    /// The model outputs at <paramref name="others"/> (e.g. IG baselines), computed in the same forward runs as the block's own outputs when
+    /// those are not known yet: one run instead of two when the rows and the extra inputs fit one batch.
+    /// </summary>
+    public float[][] ForwardWith(IReadOnlyList<float[]> others)
+    {
+        int own = _outputs is null ? Count : 0;
+        var outputs = _outputs ?? new float[Count * OutputSize];
+        var results = new float[others.Count][];
+        _model.Forward(own + others.Count,
+            (i, input) => (i < own ? _rows[i].Input : others[i - own]).CopyTo(input),
+            (i, output) =>
+            {
+                if (i < own) output.CopyTo(outputs.AsSpan(i * OutputSize));
+                else results[i - own] = output.ToArray();
+            });
+        _outputs = outputs;
+        return results;
+    }
 }
 
 /// <summary>One row: its model input, its target (as the upstream gradient of the output row), its other columns and its random generator.</summary>

@@ -59,4 +59,24 @@ public sealed class ImageTests
         Assert.IsTrue(Brightness(png.GetPixel(50, 30)) > Brightness(png.GetPixel(0, 0)), "a weaker pixel is brighter than zero");
         File.Delete(path);
     }
+
+    [TestMethod]
+    public void ColourBarLabelsOfTinySignedValuesFitInsideThePng()
+    {
+        // Long labels (±3.2e-05) used to be cut off at the right edge; a magnified 8x8 map gets a readable bar.
+        var map = new float[64];
+        map[9] = 3.2e-5f;
+        map[50] = -3.2e-5f;
+        var path = Path.Combine(Path.GetTempPath(), $"heatmap-{Guid.NewGuid():N}.png");
+        Heatmap.SavePng(path, map, 8, 8, image: null, new HeatmapOptions { ClipPercentile = 100, PixelScale = 20 });
+        using var png = SKBitmap.Decode(path);
+        File.Delete(path);
+        Assert.AreEqual(160, png.Height);
+        bool Dark(int x, int y) => png.GetPixel(x, y) is var c && c.Red + c.Green + c.Blue < 300;
+        int barEnd = 160 + 8 + 16;
+        Assert.IsTrue(Enumerable.Range(barEnd, png.Width - barEnd).Any(x => Enumerable.Range(0, 160).Any(y => Dark(x, y))), "the labels are drawn right of the bar");
+        for (int x = png.Width - 3; x < png.Width; x++)
+            Assert.IsFalse(Enumerable.Range(0, 160).Any(y => Dark(x, y)), $"column {x} at the right edge has text: a label is cut off");
+        Assert.IsTrue(Enumerable.Range(barEnd, png.Width - barEnd).Any(x => Enumerable.Range(75, 10).Any(y => Dark(x, y))), "a signed bar labels its middle (0)");
+    }
 }

@@ -44,7 +44,7 @@ public sealed class SaliencyBehaviourTests
         var deltas = Scalars(stage, data, "IntegratedGradientsDelta");
         Assert.HasCount(5, deltas);
         Assert.IsTrue(runs.Max() <= 8, $"a run had {runs.Max()} rows");
-        // 5 rows × 200 steps = 1000 path points in 125 full gradient runs, plus forward runs for f(x) and f(baseline).
+        // 5 rows × 200 steps = 1000 path points in 125 full gradient runs, plus f(x) and f(baseline) of the 5 rows together: 10 rows in 2 forward runs.
         Assert.AreEqual(5 * 200 + 5 + 5, runs.Sum());
         Assert.AreEqual(125 + 2, runs.Count);
     }

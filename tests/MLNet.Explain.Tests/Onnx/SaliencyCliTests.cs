@@ -24,7 +24,7 @@ public sealed class SaliencyCliTests
             SaliencyTestData.AssertClose(attributions.Data, model.Reference("gradient_x_input").Data, 1e-3, "CLI gradient x input");
             using var bitmap = SKBitmap.Decode(png);
             Assert.IsNotNull(bitmap, "the PNG decodes");
-            Assert.AreEqual(8, bitmap.Height);
+            Assert.AreEqual(8 * 20, bitmap.Height, "the 8x8 map is magnified to 160 pixels");
 
             code = CliApp.Run(["saliency", "--model", model.ModelPath, "--input", TestModels.PathOf("ref/digits_cnn/input.npy"), "--method", "gradcam", "--tensor", model.GradCamTensor!, "--upsampling", "Nearest", "--out", output]);
             Assert.AreEqual(0, code);
