@@ -1,3 +1,4 @@
+using Microsoft.ML.Calibrators;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -36,6 +37,9 @@ public sealed class ModelParts
 
     public ISingleFeaturePredictionTransformer<object> Predictor { get; }
     public PredictionKind Kind { get; }
+
+    /// <summary>The calibrator that turns a binary predictor's score into its probability; null for uncalibrated predictors.</summary>
+    public ICalibrator? Calibrator => (Predictor.Model as CalibratedModelParametersBase)?.Calibrator;
 
     /// <summary>The predictor's feature column as the featurizer produces it from the input schema.</summary>
     public DataViewSchema.Column FeatureColumn { get; }

@@ -29,7 +29,7 @@ internal sealed class SlotScoring : ITabularScoring
         _scorer = new FeatureScorer(parts, ScoreOutput.Probability);
         _featureColumn = parts.FeatureColumnName;
         InputColumns = [_featureColumn];
-        _calibrator = (parts.Predictor.Model as CalibratedModelParametersBase)?.Calibrator;
+        _calibrator = parts.Calibrator;
         _trees = DirectTrees(TreeEnsembleEvaluator.TryCreate(parts));
     }
 

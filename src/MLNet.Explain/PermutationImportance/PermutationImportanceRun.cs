@@ -18,9 +18,7 @@ internal static class PermutationImportanceRun
         var parts = ModelParts.Of(model, data.Schema);
         var metric = options.CustomMetric
                      ?? (options.Metric is { } name ? ImportanceMetric.Find(parts.Kind, name) : ImportanceMetric.Default(parts.Kind));
-        var calibrator = parts.Kind == PredictionKind.BinaryClassification
-            ? (parts.Predictor.Model as CalibratedModelParametersBase)?.Calibrator
-            : null;
+        var calibrator = parts.Kind == PredictionKind.BinaryClassification ? parts.Calibrator : null;
         if (options.CustomMetric is null && metric.UsesProbabilities && calibrator is null)
             throw new ArgumentException(
                 $"Metric {metric.Name} needs probabilities, but the binary predictor ({parts.Predictor.Model.GetType().Name}) is not calibrated. Use a calibrated trainer or another metric (e.g. AreaUnderRocCurve).",
