@@ -1,3 +1,5 @@
+using MLNet.Explain.Pipeline;
+
 namespace MLNet.Explain;
 
 /// <summary>What a LIME stage explains.</summary>
@@ -70,7 +72,12 @@ public sealed record LimeFeatureStatistics(
 
 /// <summary>Names of the columns a LIME stage adds.</summary>
 public sealed record LimeOutputNames(
-    string Weights, string Intercept, string LocalPrediction, string Score, string Class, string Words, string WordWeights);
+    string Weights, string Intercept, string LocalPrediction, string Score, string Class, string Words, string WordWeights)
+{
+    /// <summary>The columns of the surrogate fit every explained row gets after its weights (tabular and text alike).</summary>
+    internal IEnumerable<ExplanationColumn> SurrogateColumns
+        => [ExplanationColumn.Scalar(Intercept), ExplanationColumn.Scalar(LocalPrediction), ExplanationColumn.Scalar(Score)];
+}
 
 /// <summary>
 /// Everything a fitted LIME stage knows besides the model: its settings, seed and training statistics.
@@ -92,4 +99,11 @@ public sealed record LimeState(
     LimeTextPerturbation TextPerturbation,
     string MaskToken,
     LimeOutputNames OutputNames,
-    IReadOnlyList<LimeFeatureStatistics> Features);
+    IReadOnlyList<LimeFeatureStatistics> Features)
+{
+    /// <summary>Samples scored in one model pass: enough to amortize the pass, small enough to bound memory.</summary>
+    private const int BatchSamples = 10_000;
+
+    /// <summary>Rows whose samples are drawn and scored together in one batch.</summary>
+    internal int RowsPerBatch => BatchSamples / NumberOfSamples;
+}

@@ -29,9 +29,6 @@ internal interface ITabularScoring
 /// </summary>
 internal sealed class TabularExplainer : RowExplainer
 {
-    /// <summary>Samples scored in one model pass: enough to amortize the pass, small enough to bound memory.</summary>
-    private const int BatchSamples = 10_000;
-
     private readonly LimeState _state;
     private readonly ITabularScoring _scoring;
     private readonly TabularSampler _sampler;
@@ -48,10 +45,7 @@ internal sealed class TabularExplainer : RowExplainer
         OutputColumns = new[]
         {
             ExplanationColumn.Vector(names.Weights, state.Features.Select(f => f.Name).ToArray()),
-            ExplanationColumn.Scalar(names.Intercept),
-            ExplanationColumn.Scalar(names.LocalPrediction),
-            ExplanationColumn.Scalar(names.Score),
-        }.Concat(classes.OutputColumns).ToArray();
+        }.Concat(names.SurrogateColumns).Concat(classes.OutputColumns).ToArray();
     }
 
     public override IReadOnlyList<string> InputColumns { get; }
@@ -59,7 +53,7 @@ internal sealed class TabularExplainer : RowExplainer
     public override bool ReadsModelInputs => _scoring.ReadsModelInputs;
 
     public override void Explain(RowBlock block, object[][] outputs)
-        => ParallelBatches.Run(block.Count, BatchSamples / _state.NumberOfSamples, (first, end) => ExplainBatch(block, first, end, outputs));
+        => ParallelBatches.Run(block.Count, _state.RowsPerBatch, (first, end) => ExplainBatch(block, first, end, outputs));
 
     private void ExplainBatch(RowBlock block, int first, int end, object[][] outputs)
     {

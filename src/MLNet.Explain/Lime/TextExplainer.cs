@@ -10,8 +10,6 @@ namespace MLNet.Explain.Lime;
 /// </summary>
 internal sealed class TextExplainer : RowExplainer
 {
-    private const int BatchSamples = 10_000;
-
     private readonly LimeState _state;
     private readonly LimeClassChoice _classes;
     private readonly ModelScorer _scorer;
@@ -31,10 +29,7 @@ internal sealed class TextExplainer : RowExplainer
         {
             ExplanationColumn.TextVector(names.Words),
             ExplanationColumn.VariableVector(names.WordWeights),
-            ExplanationColumn.Scalar(names.Intercept),
-            ExplanationColumn.Scalar(names.LocalPrediction),
-            ExplanationColumn.Scalar(names.Score),
-        }.Concat(classes.OutputColumns).ToArray();
+        }.Concat(names.SurrogateColumns).Concat(classes.OutputColumns).ToArray();
     }
 
     public override IReadOnlyList<string> InputColumns { get; }
@@ -42,7 +37,7 @@ internal sealed class TextExplainer : RowExplainer
     public override bool ReadsModelInputs => true;
 
     public override void Explain(RowBlock block, object[][] outputs)
-        => ParallelBatches.Run(block.Count, BatchSamples / _state.NumberOfSamples, (first, end) => ExplainBatch(block, first, end, outputs));
+        => ParallelBatches.Run(block.Count, _state.RowsPerBatch, (first, end) => ExplainBatch(block, first, end, outputs));
 
     private void ExplainBatch(RowBlock block, int first, int end, object[][] outputs)
     {
