@@ -34,12 +34,7 @@ public sealed class LimeCommandTests
         if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
     }
 
-    private static (int Exit, string Output) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        int exit = CliApp.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = output, EnableDefaultExceptionHandler = false });
-        return (exit, output.ToString());
-    }
+    private static (int Exit, string Output) Run(params string[] args) => CliRunner.Run(args);
 
     [TestMethod]
     public void WritesOneRowPerInputRowWithTheStageWeights()

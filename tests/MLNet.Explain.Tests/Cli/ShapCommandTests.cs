@@ -28,12 +28,7 @@ public sealed class ShapCommandTests
         if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
     }
 
-    private static (int Exit, string Output) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        int exit = CliApp.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = output, EnableDefaultExceptionHandler = false });
-        return (exit, output.ToString());
-    }
+    private static (int Exit, string Output) Run(params string[] args) => CliRunner.Run(args);
 
     private static string SaveModel(MLContext ml, ITransformer model, IDataView data, string name)
     {
