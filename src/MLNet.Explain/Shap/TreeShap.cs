@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using MLNet.Explain.Pipeline.Persistence;
 
@@ -102,47 +103,142 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
         return new PathDependentTreeShap(ensemble, covers);
     }
 
-    internal sealed class Scratch(int maxWords, int maxDepth)
+    /// <summary>Rows explained together, one per lane of a <see cref="Vector256{T}"/> of doubles.</summary>
+    private const int Lanes = 4;
+
+    internal sealed class Scratch(int maxWords, int maxDepth, int features, int rowsPerTask)
     {
-        public readonly ulong[] GoesLeft = new ulong[maxWords];
+        /// <summary>Per lane, the row's direction at every node of the current tree, one bit per node.</summary>
+        public readonly ulong[] GoesLeft = new ulong[Lanes * maxWords];
+        public readonly float[][] LaneRows = new float[Lanes][];
         public readonly bool[] Hot = new bool[maxDepth];
         public readonly double[] Contribution = new double[maxDepth];
         public readonly double[] Polynomial = new double[maxDepth + 1];
+        /// <summary>Which lanes each path player is hot in, as lane masks.</summary>
+        public readonly Vector256<double>[] HotLanes = new Vector256<double>[maxDepth];
+        /// <summary>The Shapley values of a range's rows, interleaved four rows at a time: [row / 4][feature][row % 4].</summary>
+        public readonly double[] Interleaved = new double[RoundUpToLanes(rowsPerTask) * features];
+        /// <summary>The tree sums (margins) of a range's rows.</summary>
+        public readonly double[] Margins = new double[RoundUpToLanes(rowsPerTask)];
     }
 
-    protected override Scratch CreateScratch() => new(_maxWords, _maxDepth);
+    private static int RoundUpToLanes(int rows) => (rows + Lanes - 1) / Lanes * Lanes;
+
+    protected override Scratch CreateScratch() => new(_maxWords, _maxDepth, FeatureCount, RowsPerTask);
 
     /// <summary>
-    /// Explains a range of rows tree by tree: each tree's nodes, paths and tables stay in cache while every row of the
-    /// range goes through it, instead of streaming the whole model once per row.
+    /// Explains a range of rows tree by tree, so each tree's nodes, paths and tables stay in cache while every row of
+    /// the range goes through it, instead of streaming the whole model once per row. Rows go four at a time, one per
+    /// vector lane: a leaf's players are the same for all four, only their hot sets differ.
     /// </summary>
     protected override void ExplainRange(IReadOnlyList<float[]> rows, int from, int to, int[] outputs, double[] values, double[] explained, Scratch scratch)
     {
-        int width = OutputCount * FeatureCount;
+        int width = OutputCount * FeatureCount, groups = (to - from + Lanes - 1) / Lanes;
+        var interleaved = scratch.Interleaved.AsSpan(0, groups * Lanes * FeatureCount);
+        var margins = scratch.Margins.AsSpan(0, groups * Lanes);
         for (int k = 0; k < _outputs.Length; k++)
         {
+            if (!Enumerable.Range(from, to - from).Any(r => outputs[r] < 0 || outputs[r] == k))
+                continue;
             var trees = _outputs[k];
-            for (int r = from; r < to; r++)
-                if (outputs[r] < 0 || outputs[r] == k)
-                    explained[r * OutputCount + k] = 0;
+            interleaved.Clear();
+            margins.Clear();
             for (int t = 0; t < trees.TreeCount; t++)
-                for (int r = from; r < to; r++)
-                    if (outputs[r] < 0 || outputs[r] == k)
-                        explained[r * OutputCount + k] += ExplainTree(trees, t, rows[r], values.AsSpan(r * width + k * FeatureCount, FeatureCount), scratch);
+                for (int g = 0; g < groups; g++)
+                {
+                    // A last group short of rows repeats its last row; those lanes are not read back.
+                    for (int lane = 0; lane < Lanes; lane++)
+                        scratch.LaneRows[lane] = rows[Math.Min(from + g * Lanes + lane, to - 1)];
+                    var margin = ExplainTree(trees, t, interleaved.Slice(g * Lanes * FeatureCount, Lanes * FeatureCount), scratch);
+                    (Vector256.Create<double>(margins.Slice(g * Lanes, Lanes)) + margin).CopyTo(margins.Slice(g * Lanes, Lanes));
+                }
             for (int r = from; r < to; r++)
-                if (outputs[r] < 0 || outputs[r] == k)
-                    Ensemble.MoveGroupValues(rows[r], values.AsSpan(r * width + k * FeatureCount, FeatureCount));
+            {
+                if (!(outputs[r] < 0 || outputs[r] == k))
+                    continue;
+                int g = (r - from) / Lanes, lane = (r - from) % Lanes;
+                var target = values.AsSpan(r * width + k * FeatureCount, FeatureCount);
+                for (int f = 0; f < FeatureCount; f++)
+                    target[f] = interleaved[(g * FeatureCount + f) * Lanes + lane];
+                explained[r * OutputCount + k] = margins[r - from];
+                Ensemble.MoveGroupValues(rows[r], target);
+            }
         }
     }
 
-    /// <summary>Adds tree <paramref name="t"/>'s Shapley values of one row to <paramref name="phi"/>; returns the tree's output.</summary>
-    private double ExplainTree(CompiledTrees trees, int t, ReadOnlySpan<float> features, Span<double> phi, Scratch scratch)
+    /// <summary>
+    /// Adds tree <paramref name="t"/>'s Shapley values of the four rows in <c>scratch.LaneRows</c> to
+    /// <paramref name="phi"/> (interleaved: [feature][lane]); returns the tree's output for each.
+    /// </summary>
+    private Vector256<double> ExplainTree(CompiledTrees trees, int t, Span<double> phi, Scratch scratch)
     {
-        // The row's direction at every node of the tree, one bit per node.
-        int nodeStart = trees.NodeStart[t], nodeCount = trees.NodeStart[t + 1] - nodeStart;
         int words = trees.Words;
-        var goesLeft = scratch.GoesLeft.AsSpan(0, words);
-        if (words == 1 && !trees.HasCategorical[t])
+        for (int lane = 0; lane < Lanes; lane++)
+            NodeDirections(trees, t, scratch.LaneRows[lane], scratch.GoesLeft.AsSpan(lane * words, words));
+
+        var margin = Vector256<double>.Zero;
+        ref double table = ref MemoryMarshal.GetArrayDataReference(_table);
+        ref double phiStart = ref MemoryMarshal.GetReference(phi);
+        ref var hotLanes = ref MemoryMarshal.GetArrayDataReference(scratch.HotLanes);
+        ref CompiledTrees.LeafInfo leaves = ref MemoryMarshal.GetArrayDataReference(trees.Leaves);
+        ref CompiledTrees.PathPlayer players = ref MemoryMarshal.GetArrayDataReference(trees.Players);
+        for (int leaf = trees.LeafStart[t]; leaf < trees.LeafStart[t + 1]; leaf++)
+        {
+            ref var info = ref Unsafe.Add(ref leaves, leaf);
+            int depth = info.Depth;
+            if (depth == 0)
+            {
+                margin += Vector256.Create(info.Value);
+                continue;
+            }
+            if (info.TableStart < 0 || words != 1)
+            {
+                for (int lane = 0; lane < Lanes; lane++)
+                    margin = margin.WithElement(lane, margin[lane] + ExplainLeaf(trees, leaf, scratch.GoesLeft.AsSpan(lane * words, words), phi, lane, scratch));
+                continue;
+            }
+
+            // Each row's hot set: the path players none of whose path nodes the row disagrees with. The leaf's weight
+            // is its value times the cold players' zero fractions. A cold player i gets −weight · F(H) and a hot one
+            // weight · (1 − z_i) · F(H∖i): both read F at H without i.
+            ref var first = ref Unsafe.Add(ref players, info.PlayerStart);
+            var disagree = Vector256.Create(
+                (long)Extract(scratch.GoesLeft[0] ^ info.LeftMask, info.PathMask), (long)Extract(scratch.GoesLeft[1] ^ info.LeftMask, info.PathMask),
+                (long)Extract(scratch.GoesLeft[2] ^ info.LeftMask, info.PathMask), (long)Extract(scratch.GoesLeft[3] ^ info.LeftMask, info.PathMask));
+            var hot = Vector256<long>.Zero;
+            var weight = Vector256.Create(info.Value);
+            for (int j = 0; j < depth; j++)
+            {
+                ref var player = ref Unsafe.Add(ref first, j);
+                var isHot = Vector256.Equals(disagree & Vector256.Create((long)player.PackedMask), Vector256<long>.Zero);
+                hot |= isHot & Vector256.Create(1L << j);
+                Unsafe.Add(ref hotLanes, j) = isHot.AsDouble();
+                weight *= Vector256.ConditionalSelect(isHot.AsDouble(), Vector256<double>.One, Vector256.Create(player.Zero));
+            }
+            margin += Vector256.Equals(disagree, Vector256<long>.Zero).AsDouble() & Vector256.Create(info.Value);
+            long hot0 = hot.GetElement(0), hot1 = hot.GetElement(1), hot2 = hot.GetElement(2), hot3 = hot.GetElement(3);
+
+            ref double sums = ref Unsafe.Add(ref table, info.TableStart);
+            for (int j = 0; j < depth; j++)
+            {
+                ref var player = ref Unsafe.Add(ref first, j);
+                long without = ~(1L << j);
+                var sum = Vector256.Create(
+                    Unsafe.Add(ref sums, (nint)(hot0 & without)), Unsafe.Add(ref sums, (nint)(hot1 & without)),
+                    Unsafe.Add(ref sums, (nint)(hot2 & without)), Unsafe.Add(ref sums, (nint)(hot3 & without)));
+                var factor = Vector256.ConditionalSelect(Unsafe.Add(ref hotLanes, j), Vector256.Create(player.OneMinusZero), Vector256.Create(-1.0));
+                ref double target = ref Unsafe.Add(ref phiStart, player.Slot * Lanes);
+                (Vector256.LoadUnsafe(ref target) + weight * factor * sum).StoreUnsafe(ref target);
+            }
+        }
+        return margin;
+    }
+
+    /// <summary>The row's direction at every node of tree <paramref name="t"/>, one bit per node.</summary>
+    private static void NodeDirections(CompiledTrees trees, int t, ReadOnlySpan<float> features, Span<ulong> goesLeft)
+    {
+        int nodeStart = trees.NodeStart[t], nodeCount = trees.NodeStart[t + 1] - nodeStart;
+        if (goesLeft.Length == 1 && !trees.HasCategorical[t])
         {
             ref int slot = ref MemoryMarshal.GetArrayDataReference(trees.Slot);
             ref float threshold = ref MemoryMarshal.GetArrayDataReference(trees.Threshold);
@@ -155,72 +251,18 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
                 bits |= Bit(value <= Unsafe.Add(ref threshold, nodeStart + n)) << n;
             }
             goesLeft[0] = bits;
+            return;
         }
-        else
-        {
-            goesLeft.Clear();
-            for (int n = 0; n < nodeCount; n++)
-                goesLeft[n >> 6] |= Bit(trees.GoesLeft(nodeStart + n, features)) << (n & 63);
-        }
-
-        double margin = 0;
-        ref double table = ref MemoryMarshal.GetArrayDataReference(_table);
-        ref CompiledTrees.LeafInfo leaves = ref MemoryMarshal.GetArrayDataReference(trees.Leaves);
-        ref CompiledTrees.PathPlayer players = ref MemoryMarshal.GetArrayDataReference(trees.Players);
-        for (int leaf = trees.LeafStart[t]; leaf < trees.LeafStart[t + 1]; leaf++)
-        {
-            ref var info = ref Unsafe.Add(ref leaves, leaf);
-            int depth = info.Depth;
-            if (depth == 0)
-            {
-                margin += info.Value;
-                continue;
-            }
-            if (info.TableStart < 0 || words != 1)
-            {
-                margin += ExplainLeaf(trees, leaf, goesLeft, phi, scratch);
-                continue;
-            }
-
-            // The path's nodes where the row goes the other way, packed in node order; a player is cold when one of
-            // its nodes is among them (when every player has a single node, the packed bits are the cold set). The
-            // leaf's weight is its value times the cold players' zero fractions. Hot and cold players are close to
-            // coin flips, so the loops run over the set bits of each set instead of testing every player.
-            ref var first = ref Unsafe.Add(ref players, info.PlayerStart);
-            ulong disagree = Extract(goesLeft[0] ^ info.LeftMask, info.PathMask);
-            int coldSet;
-            if (info.SingleNode)
-                coldSet = (int)disagree;
-            else
-            {
-                coldSet = 0;
-                for (int j = 0; j < depth; j++)
-                    coldSet |= (int)Bit((disagree & Unsafe.Add(ref first, j).PackedMask) != 0) << j;
-            }
-            int hot = ((1 << depth) - 1) & ~coldSet;
-            double coldProduct = info.Value;
-            for (int rest = coldSet; rest != 0; rest &= rest - 1)
-                coldProduct *= Unsafe.Add(ref first, BitOperations.TrailingZeroCount(rest)).Zero;
-            if (coldSet == 0)
-                margin += info.Value;
-            else
-            {
-                double cold = -coldProduct * Unsafe.Add(ref table, info.TableStart + hot);
-                for (int rest = coldSet; rest != 0; rest &= rest - 1)
-                    phi[Unsafe.Add(ref first, BitOperations.TrailingZeroCount(rest)).Slot] += cold;
-            }
-            for (int rest = hot; rest != 0; rest &= rest - 1)
-            {
-                int j = BitOperations.TrailingZeroCount(rest);
-                ref var p = ref Unsafe.Add(ref first, j);
-                phi[p.Slot] += coldProduct * p.OneMinusZero * Unsafe.Add(ref table, info.TableStart + (hot & ~(1 << j)));
-            }
-        }
-        return margin;
+        goesLeft.Clear();
+        for (int n = 0; n < nodeCount; n++)
+            goesLeft[n >> 6] |= Bit(trees.GoesLeft(nodeStart + n, features)) << (n & 63);
     }
 
-    /// <summary>The general case of one leaf: players with several nodes on the path, or no table.</summary>
-    private double ExplainLeaf(CompiledTrees trees, int leaf, ReadOnlySpan<ulong> goesLeft, Span<double> phi, Scratch scratch)
+    /// <summary>
+    /// The general case of one leaf for the row in lane <paramref name="lane"/>: trees of more than 64 nodes, or no
+    /// table. Adds to the interleaved <paramref name="phi"/>; returns the leaf's value if the row reaches it, else 0.
+    /// </summary>
+    private double ExplainLeaf(CompiledTrees trees, int leaf, ReadOnlySpan<ulong> goesLeft, Span<double> phi, int lane, Scratch scratch)
     {
         int start = trees.PlayerStart[leaf], depth = trees.PlayerStart[leaf + 1] - start;
         int words = trees.Words;
@@ -247,14 +289,14 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             var sums = _table.AsSpan(tableStart, 1 << depth);
             double cold = -coldProduct * sums[hotMask];
             for (int j = 0; j < depth; j++)
-                phi[trees.Player[start + j]] += hot[j] ? coldProduct * trees.OneMinusZero[start + j] * sums[hotMask & ~(1 << j)] : cold;
+                phi[trees.Player[start + j] * Lanes + lane] += hot[j] ? coldProduct * trees.OneMinusZero[start + j] * sums[hotMask & ~(1 << j)] : cold;
         }
         else
         {
             var contributions = scratch.Contribution.AsSpan(0, depth);
             LeafContributions(trees.Zero.AsSpan(start, depth), hot, value, _weights[depth], contributions, scratch.Polynomial);
             for (int j = 0; j < depth; j++)
-                phi[trees.Player[start + j]] += contributions[j];
+                phi[trees.Player[start + j] * Lanes + lane] += contributions[j];
         }
         return reached ? value : 0;
     }
@@ -406,7 +448,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             public int PlayerStart;
             public int Depth;
             public int TableStart;
-            public bool SingleNode;
         }
 
         /// <summary>What the row loop reads per leaf player.</summary>
@@ -438,8 +479,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
         public readonly ulong[] Left;
         /// <summary>Per leaf player: 1 − its zero fraction.</summary>
         public readonly double[] OneMinusZero;
-        /// <summary>Per leaf: whether each of its players has exactly one node on the path (players then follow node order).</summary>
-        public readonly bool[] SingleNodePlayers;
         /// <summary>
         /// Per leaf player of trees with at most 64 nodes: the positions of its nodes among the path's nodes sorted by
         /// node index, as bits (the layout of the packed disagreement bits).
@@ -474,7 +513,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             var zero = new List<double>();
             var mask = new List<ulong>();
             var left = new List<ulong>();
-            var singleNodePlayers = new List<bool>();
             var pathMask = new List<ulong>();
             var packedMask = new List<ulong>();
             var leftMask = new List<ulong>();
@@ -504,10 +542,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
                     var path = leafPaths[leaf] ?? throw new InvalidOperationException($"Leaf {leaf} of tree {t} is not reachable from the root.");
                     leafValue.Add(tree.LeafValues[leaf]);
                     playerStart.Add(player.Count);
-                    bool single = words == 1 && path.Select(p => playerOfSlot[tree.SlotsOf(p.Node).First()]).Distinct().Count() == path.Length;
-                    singleNodePlayers.Add(single);
-                    if (single)
-                        path = [.. path.OrderBy(p => p.Node)];
                     pathMask.Add(words == 1 ? path.Aggregate(0UL, (m, p) => m | 1UL << p.Node) : 0);
                     var nodeRank = path.Select(p => p.Node).Order().Select((node, rank) => (node, rank)).ToDictionary(p => p.node, p => p.rank);
                     leftMask.Add(words == 1 ? path.Where(p => p.Left).Aggregate(0UL, (m, p) => m | 1UL << p.Node) : 0);
@@ -554,7 +588,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             Player = [.. player];
             Zero = [.. zero];
             OneMinusZero = zero.Select(z => 1 - z).ToArray();
-            SingleNodePlayers = [.. singleNodePlayers];
             PackedMask = [.. packedMask];
             PathMask = [.. pathMask];
             LeftMask = [.. leftMask];
@@ -611,7 +644,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
                 PlayerStart = PlayerStart[leaf],
                 Depth = PlayerStart[leaf + 1] - PlayerStart[leaf],
                 TableStart = TableStart[leaf],
-                SingleNode = SingleNodePlayers[leaf],
             }).ToArray();
 
         /// <summary>v(∅) = Σ_leaves value · Π z: the cover-weighted mean output.</summary>
