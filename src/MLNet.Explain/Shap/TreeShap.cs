@@ -30,7 +30,7 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
     /// Longest path (distinct features) whose coalition sums are tabulated. Longer paths are computed per row: their
     /// tables would be large enough that cache misses cost more than the O(d²) computation.
     /// </summary>
-    public const int MaxTabulatedDepth = 10;
+    public const int MaxTabulatedDepth = 12;
 
     /// <summary>Table entries (doubles) allowed per model: 64 MB.</summary>
     public const long MaxTableEntries = 8L << 20;
@@ -110,7 +110,10 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
     {
         /// <summary>Per lane, the row's direction at every node of the current tree, one bit per node.</summary>
         public readonly ulong[] GoesLeft = new ulong[Lanes * maxWords];
-        public readonly float[][] LaneRows = new float[Lanes][];
+        /// <summary>The range's rows by lane (a last group short of rows repeats its last row).</summary>
+        public readonly float[][] LaneRows = new float[RoundUpToLanes(rowsPerTask)][];
+        /// <summary>The range's rows transposed four at a time: [row / 4][slot][row % 4].</summary>
+        public readonly float[] Transposed = new float[RoundUpToLanes(rowsPerTask) * features];
         public readonly bool[] Hot = new bool[maxDepth];
         public readonly double[] Contribution = new double[maxDepth];
         public readonly double[] Polynomial = new double[maxDepth + 1];
@@ -136,6 +139,14 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
         int width = OutputCount * FeatureCount, groups = (to - from + Lanes - 1) / Lanes;
         var interleaved = scratch.Interleaved.AsSpan(0, groups * Lanes * FeatureCount);
         var margins = scratch.Margins.AsSpan(0, groups * Lanes);
+        // A last group short of rows repeats its last row; those lanes are not read back.
+        for (int i = 0; i < groups * Lanes; i++)
+        {
+            var row = scratch.LaneRows[i] = rows[Math.Min(from + i, to - 1)];
+            int group = i / Lanes, lane = i % Lanes;
+            for (int f = 0; f < FeatureCount; f++)
+                scratch.Transposed[(group * FeatureCount + f) * Lanes + lane] = row[f];
+        }
         for (int k = 0; k < _outputs.Length; k++)
         {
             if (!Enumerable.Range(from, to - from).Any(r => outputs[r] < 0 || outputs[r] == k))
@@ -146,10 +157,7 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             for (int t = 0; t < trees.TreeCount; t++)
                 for (int g = 0; g < groups; g++)
                 {
-                    // A last group short of rows repeats its last row; those lanes are not read back.
-                    for (int lane = 0; lane < Lanes; lane++)
-                        scratch.LaneRows[lane] = rows[Math.Min(from + g * Lanes + lane, to - 1)];
-                    var margin = ExplainTree(trees, t, interleaved.Slice(g * Lanes * FeatureCount, Lanes * FeatureCount), scratch);
+                    var margin = ExplainTree(trees, t, g, interleaved.Slice(g * Lanes * FeatureCount, Lanes * FeatureCount), scratch);
                     (Vector256.Create<double>(margins.Slice(g * Lanes, Lanes)) + margin).CopyTo(margins.Slice(g * Lanes, Lanes));
                 }
             for (int r = from; r < to; r++)
@@ -167,14 +175,17 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
     }
 
     /// <summary>
-    /// Adds tree <paramref name="t"/>'s Shapley values of the four rows in <c>scratch.LaneRows</c> to
+    /// Adds tree <paramref name="t"/>'s Shapley values of the four rows of group <paramref name="group"/> to
     /// <paramref name="phi"/> (interleaved: [feature][lane]); returns the tree's output for each.
     /// </summary>
-    private Vector256<double> ExplainTree(CompiledTrees trees, int t, Span<double> phi, Scratch scratch)
+    private Vector256<double> ExplainTree(CompiledTrees trees, int t, int group, Span<double> phi, Scratch scratch)
     {
         int words = trees.Words;
-        for (int lane = 0; lane < Lanes; lane++)
-            NodeDirections(trees, t, scratch.LaneRows[lane], scratch.GoesLeft.AsSpan(lane * words, words));
+        if (words == 1 && !trees.HasCategorical[t])
+            FourRowDirections(trees, t, scratch.Transposed.AsSpan(group * Lanes * FeatureCount, Lanes * FeatureCount), scratch.GoesLeft);
+        else
+            for (int lane = 0; lane < Lanes; lane++)
+                NodeDirections(trees, t, scratch.LaneRows[group * Lanes + lane], scratch.GoesLeft.AsSpan(lane * words, words));
 
         var margin = Vector256<double>.Zero;
         ref double table = ref MemoryMarshal.GetArrayDataReference(_table);
@@ -234,25 +245,40 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
         return margin;
     }
 
-    /// <summary>The row's direction at every node of tree <paramref name="t"/>, one bit per node.</summary>
+    /// <summary>
+    /// Four rows' directions at every node of tree <paramref name="t"/> (at most 64 nodes, no categorical split), one
+    /// bit per node and row, from the rows transposed to [slot][lane]: one vector comparison per node gives a nibble,
+    /// and each row's bits are extracted from the nibbles at the end.
+    /// </summary>
+    private static void FourRowDirections(CompiledTrees trees, int t, ReadOnlySpan<float> transposed, Span<ulong> goesLeft)
+    {
+        int nodeStart = trees.NodeStart[t], nodeCount = trees.NodeStart[t + 1] - nodeStart;
+        ref float rows = ref MemoryMarshal.GetReference(transposed);
+        ref int slot = ref MemoryMarshal.GetArrayDataReference(trees.Slot);
+        ref float threshold = ref MemoryMarshal.GetArrayDataReference(trees.Threshold);
+        ref int missingGoesLeft = ref MemoryMarshal.GetArrayDataReference(trees.MissingGoesLeft);
+        Span<ulong> nibbles = stackalloc ulong[4];
+        nibbles.Clear();
+        for (int n = 0; n < nodeCount; n++)
+        {
+            var values = Vector128.LoadUnsafe(ref rows, (nuint)(Unsafe.Add(ref slot, nodeStart + n) * Lanes));
+            var left = Vector128.LessThanOrEqual(values, Vector128.Create(Unsafe.Add(ref threshold, nodeStart + n)))
+                | (~Vector128.Equals(values, values) & Vector128.Create(Unsafe.Add(ref missingGoesLeft, nodeStart + n)).AsSingle());
+            nibbles[n >> 4] |= (ulong)left.ExtractMostSignificantBits() << ((n & 15) * 4);
+        }
+        for (int lane = 0; lane < Lanes; lane++)
+        {
+            ulong bits = 0;
+            for (int w = 0; w < (nodeCount + 15) >> 4; w++)
+                bits |= Extract(nibbles[w], 0x1111_1111_1111_1111UL << lane) << (16 * w);
+            goesLeft[lane] = bits;
+        }
+    }
+
+    /// <summary>A row's direction at every node of tree <paramref name="t"/>, one bit per node.</summary>
     private static void NodeDirections(CompiledTrees trees, int t, ReadOnlySpan<float> features, Span<ulong> goesLeft)
     {
         int nodeStart = trees.NodeStart[t], nodeCount = trees.NodeStart[t + 1] - nodeStart;
-        if (goesLeft.Length == 1 && !trees.HasCategorical[t])
-        {
-            ref int slot = ref MemoryMarshal.GetArrayDataReference(trees.Slot);
-            ref float threshold = ref MemoryMarshal.GetArrayDataReference(trees.Threshold);
-            ref float missing = ref MemoryMarshal.GetArrayDataReference(trees.Missing);
-            ulong bits = 0;
-            for (int n = 0; n < nodeCount; n++)
-            {
-                float value = features[Unsafe.Add(ref slot, nodeStart + n)];
-                if (float.IsNaN(value)) value = Unsafe.Add(ref missing, nodeStart + n);
-                bits |= Bit(value <= Unsafe.Add(ref threshold, nodeStart + n)) << n;
-            }
-            goesLeft[0] = bits;
-            return;
-        }
         goesLeft.Clear();
         for (int n = 0; n < nodeCount; n++)
             goesLeft[n >> 6] |= Bit(trees.GoesLeft(nodeStart + n, features)) << (n & 63);
@@ -467,6 +493,8 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
         public readonly int[] Slot;
         public readonly float[] Threshold;
         public readonly float[] Missing;
+        /// <summary>Per node: −1 (all bits set) when a missing value goes left, else 0; a lane mask for vector comparisons.</summary>
+        public readonly int[] MissingGoesLeft;
         public readonly int[]?[] Categorical;
         public readonly double[] LeafValue;
         /// <summary>Per leaf (plus an end entry): start of its distinct players in <see cref="Player"/> and <see cref="Zero"/>.</summary>
@@ -582,6 +610,7 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             Slot = [.. slot];
             Threshold = [.. threshold];
             Missing = [.. missing];
+            MissingGoesLeft = Threshold.Select((limit, node) => Missing[node] <= limit ? -1 : 0).ToArray();
             Categorical = [.. categorical];
             LeafValue = [.. leafValue];
             PlayerStart = [.. playerStart];
