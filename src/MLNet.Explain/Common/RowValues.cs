@@ -18,13 +18,13 @@ internal static class RowValues
         {
             return vector.ItemType.RawType switch
             {
-                var t when t == typeof(float) => VectorReader<float, float>(row, column, v => v),
-                var t when t == typeof(double) => VectorReader<double, double>(row, column, v => v),
-                var t when t == typeof(bool) => VectorReader<bool, bool>(row, column, v => v),
-                var t when t == typeof(int) => VectorReader<int, int>(row, column, v => v),
-                var t when t == typeof(long) => VectorReader<long, long>(row, column, v => v),
-                var t when t == typeof(uint) => VectorReader<uint, uint>(row, column, v => v),
-                var t when t == typeof(ReadOnlyMemory<char>) => VectorReader<ReadOnlyMemory<char>, string>(row, column, v => v.ToString()),
+                var t when t == typeof(float) => VectorReader<float>(row, column),
+                var t when t == typeof(double) => VectorReader<double>(row, column),
+                var t when t == typeof(bool) => VectorReader<bool>(row, column),
+                var t when t == typeof(int) => VectorReader<int>(row, column),
+                var t when t == typeof(long) => VectorReader<long>(row, column),
+                var t when t == typeof(uint) => VectorReader<uint>(row, column),
+                var t when t == typeof(ReadOnlyMemory<char>) => TextVectorReader(row, column),
                 _ => throw Unsupported(column),
             };
         }
@@ -49,13 +49,13 @@ internal static class RowValues
         {
             return vector.ItemType.RawType switch
             {
-                var t when t == typeof(float) => VectorGetter<float, float>(value, v => v),
-                var t when t == typeof(double) => VectorGetter<double, double>(value, v => v),
-                var t when t == typeof(bool) => VectorGetter<bool, bool>(value, v => v),
-                var t when t == typeof(int) => VectorGetter<int, int>(value, v => v),
-                var t when t == typeof(long) => VectorGetter<long, long>(value, v => v),
-                var t when t == typeof(uint) => VectorGetter<uint, uint>(value, v => v),
-                var t when t == typeof(ReadOnlyMemory<char>) => VectorGetter<string, ReadOnlyMemory<char>>(value, v => v.AsMemory()),
+                var t when t == typeof(float) => VectorGetter<float>(value),
+                var t when t == typeof(double) => VectorGetter<double>(value),
+                var t when t == typeof(bool) => VectorGetter<bool>(value),
+                var t when t == typeof(int) => VectorGetter<int>(value),
+                var t when t == typeof(long) => VectorGetter<long>(value),
+                var t when t == typeof(uint) => VectorGetter<uint>(value),
+                var t when t == typeof(ReadOnlyMemory<char>) => TextVectorGetter(value),
                 _ => throw new NotSupportedException($"Column '{columnName}' has type {type}, which MLNet.Explain cannot buffer."),
             };
         }
@@ -91,31 +91,49 @@ internal static class RowValues
         };
     }
 
-    private static Func<object> VectorReader<TRaw, TOut>(DataViewRow row, DataViewSchema.Column column, Func<TRaw, TOut> convert)
+    private static Func<object> VectorReader<T>(DataViewRow row, DataViewSchema.Column column)
     {
-        var getter = row.GetGetter<VBuffer<TRaw>>(column);
-        VBuffer<TRaw> buffer = default;
+        var getter = row.GetGetter<VBuffer<T>>(column);
+        VBuffer<T> buffer = default;
         return () =>
         {
             getter(ref buffer);
-            var result = new TOut[buffer.Length];
-            int index = 0;
-            foreach (var item in buffer.DenseValues())
-                result[index++] = convert(item);
+            var result = new T[buffer.Length];
+            buffer.CopyTo(result);
             return result;
+        };
+    }
+
+    private static Func<object> TextVectorReader(DataViewRow row, DataViewSchema.Column column)
+    {
+        var getter = row.GetGetter<VBuffer<ReadOnlyMemory<char>>>(column);
+        VBuffer<ReadOnlyMemory<char>> buffer = default;
+        return () =>
+        {
+            getter(ref buffer);
+            return buffer.DenseValues().Select(text => text.ToString()).ToArray();
         };
     }
 
     private static ValueGetter<TRaw> ScalarGetter<TValue, TRaw>(Func<object> value, Func<TValue, TRaw> convert)
         => (ref TRaw destination) => destination = convert((TValue)value());
 
-    private static ValueGetter<VBuffer<TRaw>> VectorGetter<TValue, TRaw>(Func<object> value, Func<TValue, TRaw> convert)
-        => (ref VBuffer<TRaw> destination) =>
+    private static ValueGetter<VBuffer<T>> VectorGetter<T>(Func<object> value)
+        => (ref VBuffer<T> destination) =>
         {
-            var values = (TValue[])value();
+            var values = (T[])value();
+            var editor = VBufferEditor.Create(ref destination, values.Length);
+            values.CopyTo(editor.Values);
+            destination = editor.Commit();
+        };
+
+    private static ValueGetter<VBuffer<ReadOnlyMemory<char>>> TextVectorGetter(Func<object> value)
+        => (ref VBuffer<ReadOnlyMemory<char>> destination) =>
+        {
+            var values = (string[])value();
             var editor = VBufferEditor.Create(ref destination, values.Length);
             for (int i = 0; i < values.Length; i++)
-                editor.Values[i] = convert(values[i]);
+                editor.Values[i] = values[i].AsMemory();
             destination = editor.Commit();
         };
 

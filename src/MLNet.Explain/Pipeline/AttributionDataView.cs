@@ -72,12 +72,20 @@ internal sealed class AttributionDataView : IDataView
             var explainer = _parent._explainer;
             var rows = new List<object[]>(explainer.BlockSize);
             while (rows.Count < explainer.BlockSize && _ahead!.MoveNext())
-                rows.Add(_readers.Select(read => read()).ToArray());
+                rows.Add(ReadRow());
             if (rows.Count == 0)
                 throw new InvalidOperationException("The model's output returned fewer rows on a second pass; explanations need data that reads the same rows every time.");
             _blockStart = Position;
             _outputs = rows.Select(_ => new object[explainer.OutputColumns.Count]).ToArray();
             explainer.Explain(new RowBlock(explainer.InputColumns, rows.ToArray()), _outputs);
+        }
+
+        private object[] ReadRow()
+        {
+            var row = new object[_readers.Length];
+            for (int i = 0; i < row.Length; i++)
+                row[i] = _readers[i]();
+            return row;
         }
 
         public override bool IsColumnActive(DataViewSchema.Column column)
