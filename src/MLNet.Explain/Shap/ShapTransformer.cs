@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.Explain.Pipeline;
@@ -202,11 +203,27 @@ internal sealed class ShapRowExplainer : RowExplainer
         for (int r = 0; r < count; r++)
             rows[r] = block.GetVector(r, _state.FeatureColumn);
         var explainedClass = ExplainedClasses(rows);
-        var values = new double[count * classes * features];
-        var explained = new double[count * classes];
-        method.Explain(rows, _state.AllClasses ? Enumerable.Repeat(-1, count).ToArray() : explainedClass, values, explained);
+        // Rented: a block's values are large-object-heap sized, and allocating them per block of a fast method made
+        // garbage collection a large part of streaming time.
+        var values = ArrayPool<double>.Shared.Rent(count * classes * features);
+        var explained = ArrayPool<double>.Shared.Rent(count * classes);
+        try
+        {
+            method.Explain(rows, _state.AllClasses ? Enumerable.Repeat(-1, count).ToArray() : explainedClass, values, explained);
+            WriteOutputs(outputs, explainedClass, values, explained);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(values);
+            ArrayPool<double>.Shared.Return(explained);
+        }
+    }
 
-        for (int r = 0; r < count; r++)
+    private void WriteOutputs(object[][] outputs, int[] explainedClass, double[] values, double[] explained)
+    {
+        var method = _state.Method;
+        int classes = method.OutputCount, features = method.FeatureCount;
+        for (int r = 0; r < outputs.Length; r++)
         {
             int k = explainedClass[r];
             var row = outputs[r];

@@ -59,6 +59,32 @@ public sealed class TreeShapExactnessTests
     }
 
     [TestMethod]
+    public void TreesOfOver64NodesAndUntabulatedLeavesGiveTheTabulatedValues()
+    {
+        // 100 leaves: node directions take two 64-bit words per row. Forcing every leaf through the per-row O(d²) path
+        // must give the same values as the tables (sibling pairs merged), and both must add up to the score.
+        var ml = new MLContext(seed: 1);
+        var split = Diabetes(ml);
+        var model = Fit(ml, split, ml.Regression.Trainers.FastTree(split.Label, numberOfTrees: 5, numberOfLeaves: 100, minimumExampleCountPerLeaf: 2));
+        var shap = ml.Explain().Shap().Fit(model, split.Train);
+        var tabulated = (PathDependentTreeShap)shap.State.Method;
+        Assert.IsTrue(tabulated.Ensemble.Outputs[0].Any(tree => tree.NodeCount > 64), "some tree has more than 64 nodes");
+        Assert.AreEqual(tabulated.TabulatedLeaves.Total, tabulated.TabulatedLeaves.Tabulated, "every leaf of these trees fits the tables");
+        var perRow = new PathDependentTreeShap(tabulated.Ensemble, tabulated.Covers, maxTabulatedDepth: -1);
+        Assert.AreEqual(0, perRow.TabulatedLeaves.Tabulated);
+
+        var rows = Rows(shap, split.Test);
+        for (int r = 0; r < rows.Count; r++)
+        {
+            var expected = Explain(perRow, rows[r].Features);
+            var actual = Explain(tabulated, rows[r].Features);
+            for (int slot = 0; slot < expected.Length; slot++)
+                Assert.AreEqual(expected[slot], actual[slot], 1e-9 * Math.Max(1, Math.Abs(expected[slot])), $"row {r}, slot {slot}");
+            AssertAdditive(rows[r].Score, rows[r].Base + expected.Sum(), $"row {r}, per-row path");
+        }
+    }
+
+    [TestMethod]
     public void DeepPathsComputedPerRowEqualTabulatedOnes()
     {
         // The per-row O(d²) computation and the table lookup are the same function of the hot set.
