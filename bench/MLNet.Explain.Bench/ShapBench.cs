@@ -10,7 +10,7 @@ namespace MLNet.Explain.Bench;
 /// </summary>
 internal static class ShapBench
 {
-    private const int Rows = 20_000, FeatureCount = 30;
+    private const int Rows = 20_000, FeatureCount = 30, Rounds = 9;
 
     public static void Run(string[] args)
     {
@@ -19,26 +19,32 @@ internal static class ShapBench
         var ml = new MLContext(seed: 1);
         var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(SyntheticRows(new Random(1))));
         var predictor = ml.BinaryClassification.Trainers.FastTree(numberOfTrees: 100, numberOfLeaves: 20).Fit(data);
-        Console.WriteLine($"model: FastTree binary, 100 trees, 20 leaves, {FeatureCount} features; {Rows} rows explained (best of 3 after a warm-up)");
+        Console.WriteLine($"model: FastTree binary, 100 trees, 20 leaves, {FeatureCount} features; {Rows} rows explained (medians of {Rounds} interleaved rounds after a warm-up)");
 
         var scored = predictor.Transform(data);
         var fcc = ml.Transforms.CalculateFeatureContribution(predictor).Fit(scored);
         var shap = ml.Explain().Shap().Fit(predictor, data);
-        var scoring = BenchHarness.Best(() => Drain(predictor.Transform(data), "Score"));
-        var contributions = BenchHarness.Best(() => Drain(fcc.Transform(predictor.Transform(data)), "FeatureContributions"));
-        var treeShap = BenchHarness.Best(() => Drain(shap.Transform(data), ShapTransformer.ValuesColumn));
-
         // The algorithm alone, on feature vectors already in memory: separates its cost from the IDataView plumbing.
         var featureRows = predictor.Transform(data).GetColumn<float[]>("Features").ToArray();
         var shapValues = new double[featureRows.Length * FeatureCount];
         var shapOutputs = new double[featureRows.Length];
-        var core = BenchHarness.Best(() => shap.State.Method.Explain(featureRows, new int[featureRows.Length], shapValues, shapOutputs));
-
-        Report("scoring only", scoring);
-        Report("CalculateFeatureContribution", contributions);
-        Report("TreeSHAP (path-dependent, exact)", treeShap);
-        Report("TreeSHAP algorithm alone (arrays)", core);
-        Console.WriteLine($"TreeSHAP / FCC: {contributions.WallSeconds / treeShap.WallSeconds:0.00}x wall-clock, {contributions.CpuSeconds / treeShap.CpuSeconds:0.00}x per CPU second");
+        var measured = new (string Name, Action Run)[]
+        {
+            ("scoring only", () => Drain(predictor.Transform(data), "Score")),
+            ("CalculateFeatureContribution", () => Drain(fcc.Transform(predictor.Transform(data)), "FeatureContributions")),
+            ("TreeSHAP (path-dependent, exact)", () => Drain(shap.Transform(data), ShapTransformer.ValuesColumn)),
+            ("TreeSHAP algorithm alone (arrays)", () => shap.State.Method.Explain(featureRows, new int[featureRows.Length], shapValues, shapOutputs)),
+        };
+        // This machine's speed drifts by ±20% within seconds (a shared VM), so the four are measured in interleaved
+        // rounds: each round times each once, back to back, and the ratio is taken within rounds.
+        foreach (var (_, run) in measured) run();
+        var rounds = Enumerable.Range(0, Rounds).Select(_ => measured.Select(m => BenchHarness.Best(m.Run, warmups: 0, repeats: 1)).ToArray()).ToArray();
+        for (int i = 0; i < measured.Length; i++)
+            Report(measured[i].Name, Median(rounds.Select(r => r[i].WallSeconds)), Median(rounds.Select(r => r[i].CpuSeconds)));
+        var wallRatios = rounds.Select(r => r[1].WallSeconds / r[2].WallSeconds).ToArray();
+        var cpuRatios = rounds.Select(r => r[1].CpuSeconds / r[2].CpuSeconds).ToArray();
+        Console.WriteLine($"TreeSHAP / FCC, median of {Rounds} rounds: {Median(wallRatios):0.00}x wall-clock, {Median(cpuRatios):0.00}x per CPU second");
+        Console.WriteLine($"  per round (wall): {string.Join(" ", wallRatios.Select(x => x.ToString("0.00")))}");
 
         // Kernel SHAP: its time per row against scoring nsamples x background rows through the same predictor.
         const int explainedRows = 4;
@@ -60,8 +66,14 @@ internal static class ShapBench
         Console.WriteLine($"load average at end {Machine.LoadAverage()}");
     }
 
-    private static void Report(string name, Timing timing)
-        => Console.WriteLine($"{name,-34} {Rows / timing.WallSeconds,10:N0} rows/s   {Rows / timing.CpuSeconds,10:N0} rows per CPU second");
+    private static void Report(string name, double wallSeconds, double cpuSeconds)
+        => Console.WriteLine($"{name,-34} {Rows / wallSeconds,10:N0} rows/s   {Rows / cpuSeconds,10:N0} rows per CPU second");
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
 
     private static void Drain(IDataView view, string column)
     {

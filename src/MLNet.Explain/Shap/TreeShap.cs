@@ -219,10 +219,21 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             // Each row's hot set: the unit's players none of whose path nodes the row disagrees with. The weight is
             // the cold players' zero fractions. A cold player i gets −weight · M(H) and a hot one
             // weight · (1 − z_i) · M(H∖i): both read M at H without i, in the table of the row's case.
-            var masks = trees.UnitMasks.AsSpan(u * 2 * words, 2 * words);
-            var disagree = Vector256.Create(
-                Disagreement(goesLeft[..words], masks), Disagreement(goesLeft.Slice(words, words), masks),
-                Disagreement(goesLeft.Slice(2 * words, words), masks), Disagreement(goesLeft.Slice(3 * words, words), masks));
+            Vector256<long> disagree;
+            if (words == 1)
+            {
+                ulong path = trees.UnitMasks[2 * u], left = trees.UnitMasks[2 * u + 1];
+                disagree = Vector256.Create(
+                    (long)Extract(goesLeft[0] ^ left, path), (long)Extract(goesLeft[1] ^ left, path),
+                    (long)Extract(goesLeft[2] ^ left, path), (long)Extract(goesLeft[3] ^ left, path));
+            }
+            else
+            {
+                var masks = trees.UnitMasks.AsSpan(u * 2 * words, 2 * words);
+                disagree = Vector256.Create(
+                    Disagreement(goesLeft[..words], masks), Disagreement(goesLeft.Slice(words, words), masks),
+                    Disagreement(goesLeft.Slice(2 * words, words), masks), Disagreement(goesLeft.Slice(3 * words, words), masks));
+            }
             ref var first = ref Unsafe.Add(ref players, unit.PlayerStart);
             int depth = unit.Depth;
             var hot = Vector256<long>.Zero;
@@ -286,14 +297,12 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
 
     /// <summary>
     /// The unit's path nodes where the row goes the other way than the path, packed in node order (the layout of the
-    /// players' <see cref="CompiledTrees.PathPlayer.PackedMask"/>). <paramref name="masks"/>: the path's node words, then
-    /// its left-turn words.
+    /// players' <see cref="CompiledTrees.PathPlayer.PackedMask"/>), for trees of several words. <paramref name="masks"/>:
+    /// the path's node words, then its left-turn words.
     /// </summary>
     private static long Disagreement(ReadOnlySpan<ulong> goesLeft, ReadOnlySpan<ulong> masks)
     {
         int words = goesLeft.Length;
-        if (words == 1)
-            return (long)Extract(goesLeft[0] ^ masks[1], masks[0]);
         ulong packed = 0;
         int shift = 0;
         for (int w = 0; w < words; w++)
