@@ -31,8 +31,8 @@ namespace MLNet.Explain.Shap;
 internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTreeShap.Scratch>
 {
     /// <summary>
-    /// Longest path (distinct features) whose coalition sums are tabulated. Longer paths are computed per row: their
-    /// tables would be large enough that cache misses cost more than the O(d²) computation.
+    /// Most players (distinct path features) of a unit whose coalition sums are tabulated. Larger units are computed
+    /// per row: their tables would be large enough that cache misses cost more than the O(d²) computation.
     /// </summary>
     public const int MaxTabulatedDepth = 12;
 
@@ -44,7 +44,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
     private readonly double[][] _weights;
     private readonly int _maxWords;
     private readonly int _maxDepth;
-
     private readonly int _maxTabulatedDepth;
 
     /// <param name="ensemble">The trees.</param>
