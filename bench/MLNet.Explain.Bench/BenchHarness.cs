@@ -31,6 +31,18 @@ internal static class BenchHarness
         return best;
     }
 
+    /// <summary>
+    /// One timed run that starts from a collected heap (as BenchmarkDotNet does between iterations), so a measurement
+    /// does not pay for the garbage of the one before it.
+    /// </summary>
+    public static Timing Once(Action run)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Best(run, warmups: 0, repeats: 1);
+    }
+
     public static string MachineDescription()
         => $"{RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical cores, .NET {Environment.Version}, {Machine.CpuName()}";
 }

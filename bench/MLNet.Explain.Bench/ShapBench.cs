@@ -10,7 +10,7 @@ namespace MLNet.Explain.Bench;
 /// </summary>
 internal static class ShapBench
 {
-    private const int Rows = 20_000, FeatureCount = 30, Rounds = 9;
+    private const int Rows = 20_000, FeatureCount = 30, Rounds = 15;
 
     public static void Run(string[] args)
     {
@@ -36,9 +36,10 @@ internal static class ShapBench
             ("TreeSHAP algorithm alone (arrays)", () => shap.State.Method.Explain(featureRows, new int[featureRows.Length], shapValues, shapOutputs)),
         };
         // This machine's speed drifts by ±20% within seconds (a shared VM), so the four are measured in interleaved
-        // rounds: each round times each once, back to back, and the ratio is taken within rounds.
+        // rounds: each round times each once, back to back, each from a collected heap, and the ratio is taken within
+        // rounds.
         foreach (var (_, run) in measured) run();
-        var rounds = Enumerable.Range(0, Rounds).Select(_ => measured.Select(m => BenchHarness.Best(m.Run, warmups: 0, repeats: 1)).ToArray()).ToArray();
+        var rounds = Enumerable.Range(0, Rounds).Select(_ => measured.Select(m => BenchHarness.Once(m.Run)).ToArray()).ToArray();
         for (int i = 0; i < measured.Length; i++)
             Report(measured[i].Name, Median(rounds.Select(r => r[i].WallSeconds)), Median(rounds.Select(r => r[i].CpuSeconds)));
         var wallRatios = rounds.Select(r => r[1].WallSeconds / r[2].WallSeconds).ToArray();

@@ -193,7 +193,8 @@ internal sealed class ShapRowExplainer : RowExplainer
 
     public override IReadOnlyList<string> InputColumns { get; }
     public override IReadOnlyList<ExplanationColumn> OutputColumns { get; }
-    public override int BlockSize => _state.Method.OutputCount * _state.FeatureNames.Count > 4096 ? Math.Min(256, _state.Method.BlockSize) : _state.Method.BlockSize;
+    // A block's values take rows x outputs x features doubles: at most 16 MB of them, and at least 256 rows.
+    public override int BlockSize => Math.Min(_state.Method.BlockSize, Math.Max(256, (2 << 20) / (_state.Method.OutputCount * _state.FeatureNames.Count)));
 
     public override void Explain(RowBlock block, object[][] outputs)
     {

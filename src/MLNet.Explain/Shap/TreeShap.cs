@@ -74,6 +74,9 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
 
     protected override int RowsPerTask => 64;
 
+    /// <summary>Rows are cheap: large blocks keep both cores busy between the one-core steps of streaming (reading, handing out values).</summary>
+    public override int BlockSize => 8192;
+
     public const string Name = "TreeShap.PathDependent";
     protected override string SavedName => Name;
 
