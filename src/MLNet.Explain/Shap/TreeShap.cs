@@ -349,10 +349,10 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
     /// <summary>A row's direction at every node of tree <paramref name="t"/>, one bit per node.</summary>
     private static void NodeDirections(CompiledTrees trees, int t, ReadOnlySpan<float> features, Span<ulong> goesLeft)
     {
-        int nodeStart = trees.NodeStart[t], nodeCount = trees.NodeStart[t + 1] - nodeStart;
+        int nodeCount = trees.Trees[t].NodeCount;
         goesLeft.Clear();
         for (int n = 0; n < nodeCount; n++)
-            goesLeft[n >> 6] |= Bit(trees.GoesLeft(nodeStart + n, features)) << (n & 63);
+            goesLeft[n >> 6] |= Bit(trees.Trees[t].GoesLeft(n, features)) << (n & 63);
     }
 
     /// <summary>
@@ -586,14 +586,14 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
         }
 
         public readonly int TreeCount;
+        /// <summary>The trees themselves: per-row walks of trees the vector path does not handle use their own split test.</summary>
+        public readonly FlatTree[] Trees;
         /// <summary>Per tree (plus an end entry): its first node in the node arrays.</summary>
         public readonly int[] NodeStart;
         public readonly int[] Slot;
         public readonly float[] Threshold;
-        public readonly float[] Missing;
         /// <summary>Per node: −1 (all bits set) when a missing value goes left, else 0; a lane mask for vector comparisons.</summary>
         public readonly int[] MissingGoesLeft;
-        public readonly int[]?[] Categorical;
         /// <summary>Per tree: whether it has a categorical split.</summary>
         public readonly bool[] HasCategorical;
         /// <summary>64-bit words per node mask: the largest tree's node count / 64, rounded up.</summary>
@@ -622,8 +622,7 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             var nodeStart = new List<int>();
             var slot = new List<int>();
             var threshold = new List<float>();
-            var missing = new List<float>();
-            var categorical = new List<int[]?>();
+            var missingGoesLeft = new List<int>();
             var leafValue = new List<double>();
             var playerStart = new List<int>();
             var player = new List<int>();
@@ -649,8 +648,7 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
                 {
                     slot.Add(tree.SplitSlot[node]);
                     threshold.Add(tree.Threshold[node]);
-                    missing.Add(tree.MissingValue?[node] ?? float.NaN);
-                    categorical.Add(tree.CategoricalSlots[node]);
+                    missingGoesLeft.Add(tree.MissingValue?[node] <= tree.Threshold[node] ? -1 : 0);
                 }
                 var leafPaths = new (int Node, bool Left)[tree.LeafCount][];
                 if (tree.NodeCount == 0)
@@ -758,11 +756,9 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
             NodeStart = [.. nodeStart];
             Slot = [.. slot];
             Threshold = [.. threshold];
-            Missing = [.. missing];
-            MissingGoesLeft = Threshold.Select((limit, node) => Missing[node] <= limit ? -1 : 0).ToArray();
-            Categorical = [.. categorical];
-            HasCategorical = Enumerable.Range(0, TreeCount)
-                .Select(t => Categorical.Skip(NodeStart[t]).Take(NodeStart[t + 1] - NodeStart[t]).Any(c => c is not null)).ToArray();
+            Trees = trees;
+            MissingGoesLeft = [.. missingGoesLeft];
+            HasCategorical = trees.Select(tree => tree.CategoricalSlots.Any(slots => slots is not null)).ToArray();
             Words = words;
             LeafValue = [.. leafValue];
             PlayerStart = [.. playerStart];
@@ -789,23 +785,6 @@ internal sealed class PathDependentTreeShap : RowShapAlgorithm<PathDependentTree
                     CollectPaths(tree, child, path, leafPaths);
                 path.RemoveAt(path.Count - 1);
             }
-        }
-
-        public bool GoesLeft(int node, ReadOnlySpan<float> features)
-        {
-            if (Categorical[node] is { } slots)
-            {
-                foreach (var s in slots)
-                {
-                    float v = features[s];
-                    if (float.IsNaN(v)) v = Missing[node];
-                    if (v > 0f) return false;
-                }
-                return true;
-            }
-            float value = features[Slot[node]];
-            if (float.IsNaN(value)) value = Missing[node];
-            return value <= Threshold[node];
         }
 
         /// <summary>v(∅) = Σ_leaves value · Π z: the cover-weighted mean output.</summary>
