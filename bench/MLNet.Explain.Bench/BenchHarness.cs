@@ -43,6 +43,13 @@ internal static class BenchHarness
         return Best(run, warmups: 0, repeats: 1);
     }
 
+    /// <summary>The middle value (the upper of the two middle ones for an even count).</summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
     public static string MachineDescription()
         => $"{RuntimeInformation.OSDescription}, {RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical cores, .NET {Environment.Version}, {Machine.CpuName()}";
 }

@@ -50,12 +50,11 @@ internal static class GradientBenchmarks
             }
         }
 
-        double Median(IEnumerable<double> values) => values.Order().ElementAt(runs / 2);
-        var (fw, fc) = (Median(forwardTimes.Select(t => t.WallSeconds * 1000)), Median(forwardTimes.Select(t => t.CpuSeconds * 1000)));
-        var (bw, bc) = (Median(bothTimes.Select(t => t.WallSeconds * 1000)), Median(bothTimes.Select(t => t.CpuSeconds * 1000)));
+        var (fw, fc) = (BenchHarness.Median(forwardTimes.Select(t => t.WallSeconds * 1000)), BenchHarness.Median(forwardTimes.Select(t => t.CpuSeconds * 1000)));
+        var (bw, bc) = (BenchHarness.Median(bothTimes.Select(t => t.WallSeconds * 1000)), BenchHarness.Median(bothTimes.Select(t => t.CpuSeconds * 1000)));
         Console.WriteLine($"  forward: {fw:F1} ms wall, {fc:F1} ms CPU (runs: {string.Join(", ", forwardTimes.Select(t => (t.WallSeconds * 1000).ToString("F0")))})");
         Console.WriteLine($"  forward+backward: {bw:F1} ms wall, {bc:F1} ms CPU (runs: {string.Join(", ", bothTimes.Select(t => (t.WallSeconds * 1000).ToString("F0")))})");
-        Console.WriteLine($"  forward+backward / forward: {bw / fw:F2} wall, {bc / fc:F2} CPU; median of per-pair ratios {Median(forwardTimes.Zip(bothTimes, (f, b) => b.WallSeconds / f.WallSeconds)):F2}; load {Machine.LoadAverage()}");
+        Console.WriteLine($"  forward+backward / forward: {bw / fw:F2} wall, {bc / fc:F2} CPU; median of per-pair ratios {BenchHarness.Median(forwardTimes.Zip(bothTimes, (f, b) => b.WallSeconds / f.WallSeconds)):F2}; load {Machine.LoadAverage()}");
     }
 
     private sealed class InputRow
@@ -119,7 +118,6 @@ internal static class GradientBenchmarks
     {
         measure();
         measure();
-        var times = Enumerable.Range(0, runs).Select(_ => measure()).Order().ToArray();
-        return times[runs / 2];
+        return BenchHarness.Median(Enumerable.Range(0, runs).Select(_ => measure()));
     }
 }

@@ -79,7 +79,7 @@ internal static class LimeBenchmark
         }
         anchors.Add(ScoreAnchor());
         var ratios = perRowTimes.Select((t, i) => t / ((anchors[i] + anchors[i + 1]) / 2)).Order().ToArray();
-        double anchorMedian = anchors.Order().ElementAt(anchors.Count / 2);
+        double anchorMedian = BenchHarness.Median(anchors);
         double perRow = explainSeconds / testRows;
         double meanScore = lime.Transform(test).GetColumn<float>("LimeScore").Average();
 
@@ -88,7 +88,7 @@ internal static class LimeBenchmark
         Console.WriteLine($"model: FastTree {trees} trees x {leaves} leaves on breast cancer (train 80%), LIME defaults (5000 samples, quartiles, 10 features)");
         Console.WriteLine($"anchor: score 5000 rows through the model (one cursor): median {anchorMedian * 1000:F1} ms (runs: {string.Join(", ", anchors.Select(t => (t * 1000).ToString("F1")))})");
         Console.WriteLine($"lime: {testRows} test rows in {explainSeconds:F2} s = {perRow * 1000:F1} ms per row, {testRows / explainSeconds:F1} rows/s (rounds: {string.Join(", ", perRowTimes.Select(t => (t * 1000).ToString("F1")))} ms per row)");
-        double anchorCpuMedian = anchorCpu.Order().ElementAt(anchorCpu.Count / 2);
+        double anchorCpuMedian = BenchHarness.Median(anchorCpu);
         double cpuPerRow = explainCpu / testRows;
         Console.WriteLine($"CPU time: lime {cpuPerRow * 1000:F1} ms per row (all threads), anchor median {anchorCpuMedian * 1000:F1} ms");
         Console.WriteLine($"from CPU time, for {Environment.ProcessorCount} otherwise idle cores: {Environment.ProcessorCount / cpuPerRow:F0} rows/s, ratio {cpuPerRow / Environment.ProcessorCount / anchorCpuMedian:F2}");

@@ -45,8 +45,8 @@ internal static class PermutationImportanceBenchmark
                 cpuTimes[name].Add((process.TotalProcessorTime - cpu).TotalMilliseconds);
             }
 
-        double Median(string name) => times[name].Order().ElementAt(times[name].Count / 2);
-        double MedianCpu(string name) => cpuTimes[name].Order().ElementAt(cpuTimes[name].Count / 2);
+        double Median(string name) => BenchHarness.Median(times[name]);
+        double MedianCpu(string name) => BenchHarness.Median(cpuTimes[name]);
         foreach (var name in measurements.Keys)
             Console.WriteLine($"{name,-48} median {Median(name),9:F0} ms wall, {MedianCpu(name),9:F0} ms CPU   wall runs: {string.Join(", ", times[name].Select(t => t.ToString("F0")))}");
         double ours = Median("MLNet.Explain PermutationImportance"), theirs = Median("ML.NET PermutationFeatureImportance");

@@ -52,7 +52,7 @@ internal static class ReportBenchmark
         var warmUp = Generate();
         var measured = Enumerable.Range(0, runs).Select(_ => Generate()).OrderBy(r => r.Total).ToList();
         var median = measured[measured.Count / 2];
-        var anchor = Enumerable.Range(0, 5).Select(_ => Anchor()).Order().ElementAt(2);
+        var anchor = BenchHarness.Median(Enumerable.Range(0, 5).Select(_ => Anchor()));
         long bytes = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
         int files = Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Count();
         Directory.Delete(folder, recursive: true);

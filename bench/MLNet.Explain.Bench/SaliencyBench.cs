@@ -40,7 +40,7 @@ internal static class SaliencyBench
             anchorTimes.Add(Time(() => session.Run(rows, cotangent)));
             igTimes.Add(Time(() => Explain(ig, data, "IntegratedGradients")));
         }
-        double anchor = Median(anchorTimes), integrated = Median(igTimes);
+        double anchor = BenchHarness.Median(anchorTimes), integrated = BenchHarness.Median(igTimes);
         Console.WriteLine($"IG 50 steps: {integrated:F0} ms (runs {string.Join(", ", igTimes.Select(t => t.ToString("F0")))}); 50 x forward+backward at batch {batch}: {anchor:F0} ms (runs {string.Join(", ", anchorTimes.Select(t => t.ToString("F0")))}); ratio {integrated / anchor:F3} (goal <= 1.2); load average {Machine.LoadAverage()}");
 
         using var occlusion = ml.Explain().Occlusion(new OcclusionOptions { ModelPath = ResNet, BatchSize = batch, WindowHeight = 32, WindowWidth = 32, StrideHeight = 16, StrideWidth = 16, Target = SaliencyTarget.Index(7) }).Fit(new TransformerChain<ITransformer>(), data);
@@ -109,8 +109,6 @@ internal static class SaliencyBench
         action();
         return watch.Elapsed.TotalMilliseconds;
     }
-
-    private static double Median(List<double> times) => times.Order().ElementAt(times.Count / 2);
 
     public sealed class Row
     {

@@ -41,10 +41,10 @@ internal static class ShapBench
         foreach (var (_, run) in measured) run();
         var rounds = Enumerable.Range(0, Rounds).Select(_ => measured.Select(m => BenchHarness.Once(m.Run)).ToArray()).ToArray();
         for (int i = 0; i < measured.Length; i++)
-            Report(measured[i].Name, Median(rounds.Select(r => r[i].WallSeconds)), Median(rounds.Select(r => r[i].CpuSeconds)));
+            Report(measured[i].Name, BenchHarness.Median(rounds.Select(r => r[i].WallSeconds)), BenchHarness.Median(rounds.Select(r => r[i].CpuSeconds)));
         var wallRatios = rounds.Select(r => r[1].WallSeconds / r[2].WallSeconds).ToArray();
         var cpuRatios = rounds.Select(r => r[1].CpuSeconds / r[2].CpuSeconds).ToArray();
-        Console.WriteLine($"TreeSHAP / FCC, median of {Rounds} rounds: {Median(wallRatios):0.00}x wall-clock, {Median(cpuRatios):0.00}x per CPU second");
+        Console.WriteLine($"TreeSHAP / FCC, median of {Rounds} rounds: {BenchHarness.Median(wallRatios):0.00}x wall-clock, {BenchHarness.Median(cpuRatios):0.00}x per CPU second");
         Console.WriteLine($"  per round (wall): {string.Join(" ", wallRatios.Select(x => x.ToString("0.00")))}");
 
         // Kernel SHAP: its time per row against scoring nsamples x background rows through the same predictor.
@@ -69,12 +69,6 @@ internal static class ShapBench
 
     private static void Report(string name, double wallSeconds, double cpuSeconds)
         => Console.WriteLine($"{name,-34} {Rows / wallSeconds,10:N0} rows/s   {Rows / cpuSeconds,10:N0} rows per CPU second");
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
 
     private static void Drain(IDataView view, string column)
     {
